@@ -1,0 +1,290 @@
+"""Typed settings: one TOML file plus environment variables for secrets, validated once at start-up."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from config.contract import DEFAULT_PREFIX
+from config.errors import ConfigError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_CATALOGUE = PACKAGE_DIR / "catalogues" / "garonne.csv"
+CONFIG_ENV = "FLOODWATCH_CONFIG"
+
+#: secrets never live in the settings file: (section, key) -> environment variable
+SECRET_ENV: dict[tuple[str, str], str] = {
+    ("mqtt", "username"): "FLOODWATCH_MQTT_USERNAME",
+    ("mqtt", "password"): "FLOODWATCH_MQTT_PASSWORD",
+    ("influx", "username"): "FLOODWATCH_INFLUX_USERNAME",
+    ("influx", "password"): "FLOODWATCH_INFLUX_PASSWORD",
+    ("influx", "token"): "FLOODWATCH_INFLUX_TOKEN",
+}
+
+Port = Annotated[int, Field(ge=0, le=65535)]
+Positive = Annotated[float, Field(gt=0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MqttSettings(_Strict):
+    """The MQTT broker the stations publish to and the ingester subscribes to."""
+
+    host: str = Field("127.0.0.1", description="Broker host name or address.")
+    port: Port = Field(11883, description="Broker port (the local services use it too; 8883 is usual for TLS).")
+    tls: bool = Field(False, description="Connect with TLS.")
+    ca_file: Path | None = Field(None, description="CA certificate for TLS; empty uses the system's CAs.")
+    client_id: str = Field(
+        "floodwatch-ingest",
+        min_length=1,
+        max_length=64,
+        description="Ingester client id: keeps its persistent session; give every replica its own.",
+    )
+    topic_prefix: str = Field(
+        DEFAULT_PREFIX, min_length=1, description="Stations publish to PREFIX/STATION_ID (contract v1)."
+    )
+    shared_group: str = Field(
+        "",
+        pattern=r"^[A-Za-z0-9_\-]*$",
+        description="Shared-subscription group: replicas in one group split the stream; empty = none.",
+    )
+    keepalive_s: int = Field(30, ge=5, le=3600, description="MQTT keep-alive interval in seconds.")
+    session_expiry_s: int = Field(
+        7 * 86400,
+        ge=60,
+        description="How long the broker keeps the ingester's queued readings while it is away.",
+    )
+    receive_maximum: int = Field(
+        10000,
+        ge=10,
+        le=65535,
+        description="Most un-acknowledged messages the broker may send the ingester at once (backpressure).",
+    )
+    reconnect_min_s: Positive = Field(1.0, description="First reconnect delay in seconds.")
+    reconnect_max_s: Positive = Field(30.0, description="Longest reconnect delay in seconds (backoff cap).")
+    username: str | None = Field(None, description="Broker user; from FLOODWATCH_MQTT_USERNAME.")
+    password: SecretStr | None = Field(None, description="Broker password; from FLOODWATCH_MQTT_PASSWORD.")
+
+
+class InfluxSettings(_Strict):
+    """InfluxDB, reached through its v1-compatible HTTP API (1.x, 2.x and 3.x serve it)."""
+
+    url: str = Field(
+        "http://127.0.0.1:18086",
+        pattern=r"^https?://[^/\s]+(/\S*)?$",
+        description="Base URL of the InfluxDB HTTP API (the local services use its port).",
+    )
+    database: str = Field(
+        "floodwatch",
+        pattern=r"^[A-Za-z0-9_\-]{1,64}$",
+        description="Database (1.x) or DBRP-mapped bucket name (2.x/3.x).",
+    )
+    retention_policy: str = Field(
+        "", pattern=r"^[A-Za-z0-9_\-]*$", description="Retention policy to write to; empty = the default."
+    )
+    create_database: bool = Field(
+        True, description="Create the database at start-up when missing (needs rights on 1.x)."
+    )
+    timeout_s: Positive = Field(10.0, description="HTTP timeout of one request in seconds.")
+    verify_tls: bool = Field(True, description="Check the server certificate on https URLs.")
+    username: str | None = Field(None, description="1.x user; from FLOODWATCH_INFLUX_USERNAME.")
+    password: SecretStr | None = Field(None, description="1.x password; from FLOODWATCH_INFLUX_PASSWORD.")
+    token: SecretStr | None = Field(None, description="2.x/3.x API token; from FLOODWATCH_INFLUX_TOKEN.")
+
+
+class IngestSettings(_Strict):
+    """The ingester: validation, batching, retries, the disk spool and the metrics endpoint."""
+
+    batch_size: int = Field(5000, ge=1, le=100_000, description="Points per InfluxDB write, at most.")
+    flush_interval_s: Positive = Field(0.25, description="Longest wait before a partial batch is written.")
+    max_future_s: float = Field(
+        300.0, ge=0, description="Readings stamped further ahead of the ingester's clock are rejected."
+    )
+    oldest: datetime = Field(
+        datetime(2000, 1, 1, tzinfo=UTC), description="Readings stamped before this are rejected."
+    )
+    max_payload_bytes: int = Field(256 * 1024, ge=256, description="Larger MQTT payloads are rejected.")
+    max_readings_per_message: int = Field(
+        5000, ge=1, description="A gateway batch with more readings is rejected whole."
+    )
+    spool_max_mb: int = Field(
+        1024, ge=1, description="Disk kept for readings while InfluxDB is down; when full, acks stop."
+    )
+    retry_min_s: Positive = Field(0.5, description="First delay before writing the spool again.")
+    retry_max_s: Positive = Field(30.0, description="Longest delay between spool write attempts.")
+    on_startup_error: Literal["retry", "fail"] = Field(
+        "retry", description="When the broker or InfluxDB is unreachable at start: retry with backoff, or exit."
+    )
+    metrics_host: str = Field("127.0.0.1", description="Address of the /metrics and /health endpoint.")
+    metrics_port: Port = Field(9108, description="Port of the /metrics endpoint; 0 turns it off.")
+    log_interval_s: Positive = Field(60.0, description="How often the counters are logged.")
+
+
+class ServicesSettings(_Strict):
+    """The local Mosquitto and InfluxDB that ``floodwatch services`` runs (not used for remote ones)."""
+
+    mosquitto_bin: str = Field("mosquitto", description="Mosquitto executable.")
+    influxd_bin: str = Field("influxd", description="InfluxDB 1.x server executable.")
+    influx_rpc_port: Port = Field(18088, description="Local InfluxDB's backup/RPC port (loopback only).")
+    mqtt_max_queued: int = Field(
+        2_000_000, ge=1000, description="Messages Mosquitto queues per offline or slow client before dropping."
+    )
+    start_timeout_s: Positive = Field(30.0, description="How long to wait for a service to answer.")
+
+
+class DashboardSettings(_Strict):
+    """The Dash web app."""
+
+    host: str = Field("127.0.0.1", description="Address the dashboard listens on.")
+    port: Port = Field(8050, description="Port the dashboard listens on.")
+
+
+class Settings(_Strict):
+    """Everything floodwatch needs to run; see the README's *Settings* table."""
+
+    catalogue: Path = Field(DEFAULT_CATALOGUE, description="Station catalogue CSV (canonical format).")
+    var_dir: Path = Field(Path("var"), description="Folder of all local state: services, spool, dead letters, logs.")
+    timezone: str = Field("Asia/Shanghai", description="Zone times are shown in (stored times are UTC).")
+    language: Literal["zh", "en"] = Field("zh", description="Default UI and message language.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log verbosity.")
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)  # type: ignore[arg-type]
+    influx: InfluxSettings = Field(default_factory=InfluxSettings)  # type: ignore[arg-type]
+    ingest: IngestSettings = Field(default_factory=IngestSettings)  # type: ignore[arg-type]
+    services: ServicesSettings = Field(default_factory=ServicesSettings)  # type: ignore[arg-type]
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)  # type: ignore[arg-type]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Asia/Shanghai)") from exc
+        return value
+
+    @property
+    def spool_dir(self) -> Path:
+        """Where readings wait while InfluxDB is unreachable."""
+        return self.var_dir / "spool"
+
+    @property
+    def deadletter_dir(self) -> Path:
+        """Where rejected messages are kept with their reason."""
+        return self.var_dir / "deadletter"
+
+
+def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings file (optional) and the secret environment variables, and validate them.
+
+    Relative paths in the file are relative to the file's folder; without a file, ``var_dir`` is
+    ``./var`` of the current directory.
+
+    Raises:
+        ConfigError: naming the file, the line and key, and the fix.
+    """
+    env = os.environ if env is None else env
+    data: dict[str, Any] = {}
+    text = ""
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read the settings file ({exc.strerror})", path=path, hint="check the path given to --config"
+            ) from exc
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            line = _toml_error_line(str(exc))
+            raise ConfigError(
+                f"not valid TOML: {exc}", path=path, line=line, hint="fix the syntax (strings need quotes)"
+            ) from exc
+        _reject_secrets_in_file(data, path, text)
+        _resolve_paths(data, path.parent)
+    for (section, key), var in SECRET_ENV.items():
+        if env.get(var):
+            data.setdefault(section, {})[key] = env[var]
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = [str(part) for part in first["loc"]]
+        key = ".".join(loc)
+        raise ConfigError(
+            first["msg"],
+            path=path,
+            line=_key_line(text, loc),
+            key=key,
+            hint=_hint(loc),
+        ) from exc
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> None:
+    for key in ("catalogue", "var_dir"):
+        if isinstance(data.get(key), str):
+            data[key] = str(base / data[key])
+    mqtt = data.get("mqtt")
+    if isinstance(mqtt, dict) and isinstance(mqtt.get("ca_file"), str):
+        mqtt["ca_file"] = str(base / mqtt["ca_file"])
+
+
+def _reject_secrets_in_file(data: dict[str, Any], path: Path, text: str) -> None:
+    for (section, key), var in SECRET_ENV.items():
+        if key != "username" and isinstance(data.get(section), dict) and key in data[section]:
+            raise ConfigError(
+                "secrets are not read from the settings file",
+                path=path,
+                line=_key_line(text, [section, key]),
+                key=f"{section}.{key}",
+                hint=f"remove it from the file and set the environment variable {var}",
+            )
+
+
+def _hint(loc: list[str]) -> str:
+    model: type[BaseModel] = Settings
+    for part in loc:
+        field = model.model_fields.get(part)
+        if field is None:
+            known = ", ".join(model.model_fields)
+            return f"unknown key {part!r}: check the spelling (known here: {known})"
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+            continue
+        return f"{field.description} Default: {field.default!r}."
+    return "see the Settings table in the README"
+
+
+def _key_line(text: str, loc: list[str]) -> int | None:
+    """Best-effort line of ``section.key`` in a TOML text (1-based), for error messages."""
+    if not text or not loc:
+        return None
+    section, key = (None, loc[0]) if len(loc) == 1 else (loc[0], loc[1])
+    current: str | None = None
+    section_line: int | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        header = re.match(r"^\[([^\]]+)\]", stripped)
+        if header:
+            current = header.group(1).strip()
+            if current == section:
+                section_line = number
+            continue
+        if current == section and re.match(rf"^{re.escape(key)}\s*=", stripped):
+            return number
+    return section_line
+
+
+def _toml_error_line(message: str) -> int | None:
+    match = re.search(r"line (\d+)", message)
+    return int(match.group(1)) if match else None

@@ -1,0 +1,1 @@
+"""floodwatch command-line entry points: services, ingest, replay, export, catalogue, up."""
