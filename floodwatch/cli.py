@@ -15,6 +15,7 @@ from pathlib import Path
 
 from config.errors import ConfigError
 from config.settings import CONFIG_ENV, Settings, load_settings
+from floodwatch.errors import UserError
 
 COMMANDS = (
     "floodwatch.services",
@@ -37,10 +38,6 @@ Start here:
 Settings come from --config FILE, else $FLOODWATCH_CONFIG, else built-in defaults;
 secrets only from the environment (FLOODWATCH_MQTT_PASSWORD, FLOODWATCH_INFLUX_TOKEN, ...).
 """
-
-
-class UserError(Exception):
-    """A problem the user can fix (bad input file, port taken...): printed without a traceback."""
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
