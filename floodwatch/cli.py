@@ -11,10 +11,9 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from config.errors import ConfigError
-from config.settings import CONFIG_ENV, Settings, load_settings
+from config.settings import CONFIG_ENV
 from floodwatch.errors import UserError
 
 COMMANDS = (
@@ -38,14 +37,6 @@ Start here:
 Settings come from --config FILE, else $FLOODWATCH_CONFIG, else built-in defaults;
 secrets only from the environment (FLOODWATCH_MQTT_PASSWORD, FLOODWATCH_INFLUX_TOKEN, ...).
 """
-
-
-def settings_from(args: argparse.Namespace) -> Settings:
-    """Load the settings named by ``--config`` or ``$FLOODWATCH_CONFIG`` (or the defaults)."""
-    import os  # noqa: PLC0415 - only the entry point reads the environment
-
-    path = args.config or os.environ.get(CONFIG_ENV)
-    return load_settings(Path(path) if path else None)
 
 
 def build_parser() -> argparse.ArgumentParser:

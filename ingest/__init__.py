@@ -1,0 +1,4 @@
+"""The write path: MQTT transport -> decode/validate -> batch -> InfluxDB sink -> acknowledge.
+
+Imports ``config`` and ``store``; never ``dashboard``.
+"""

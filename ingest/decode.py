@@ -1,0 +1,216 @@
+"""Payload decoding and validation: a pure function from one MQTT message to readings and rejects.
+
+The contract (v1) is in ``config.contract`` and the README. Each reject carries a reason code from
+``REASONS``; the ingester counts them by code and keeps them in the dead-letter store.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from config.catalogue import RAIN_PLAUS_MAX_MM_H, Station
+from config.contract import VERSION, Reading, station_from_topic
+from config.units import UnitError, parse_interval, to_si
+
+#: every reason a message or a reading is rejected, with its explanation
+REASONS: Final[dict[str, str]] = {
+    "bad_topic": "the topic is not PREFIX/STATION_ID",
+    "too_large": "the payload is larger than ingest.max_payload_bytes",
+    "bad_json": "the payload is not UTF-8 JSON",
+    "bad_shape": "the JSON is not a reading object or a {readings: [...]} batch",
+    "bad_version": "the payload's contract version is not supported",
+    "station_mismatch": "the payload names another station than its topic",
+    "unknown_station": "the station is not in the catalogue",
+    "too_many_readings": "the batch has more than ingest.max_readings_per_message readings",
+    "missing_field": "a required field (time, quantity, value, unit) is missing",
+    "unknown_quantity": "the quantity is not level or rain",
+    "quantity_not_reported": "the catalogue says this station does not report this quantity",
+    "bad_unit": "the unit is not allowed for the quantity",
+    "bad_interval": "a rain reading needs a valid accumulation interval; a level reading takes none",
+    "not_a_number": "the value is not a finite number",
+    "negative_rain": "a rain amount below zero",
+    "bad_time": "the time is not ISO 8601 with a zone, nor epoch seconds",
+    "future_time": "the time is further ahead than ingest.max_future_s",
+    "too_old": "the time is before ingest.oldest",
+    "influx_refused": "InfluxDB refused the point (e.g. a field type conflict)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What the decoder enforces besides the catalogue."""
+
+    max_payload_bytes: int
+    max_readings: int
+    max_future_ms: int
+    oldest_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A rejected message or reading and why."""
+
+    reason: str
+    detail: str
+    item: Any = None
+
+
+@dataclass(slots=True)
+class Decoded:
+    """What one message gave: its accepted readings and its rejects."""
+
+    station: str | None = None
+    readings: list[Reading] = field(default_factory=list)
+    rejects: list[Rejected] = field(default_factory=list)
+
+
+class _Reject(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def decode(
+    topic: str,
+    payload: bytes,
+    *,
+    prefix: str,
+    stations: Mapping[str, Station],
+    limits: Limits,
+    arrival_ms: int,
+) -> Decoded:
+    """Decode one message into readings (SI units, quality-flagged) and rejects, never raising."""
+    station_id = station_from_topic(prefix, topic)
+    result = Decoded(station=station_id)
+    try:
+        station, items = _envelope(topic, payload, station_id, stations, limits)
+    except _Reject as exc:
+        result.rejects.append(Rejected(exc.reason, exc.detail))
+        return result
+    for item in items:
+        try:
+            result.readings.append(_reading(item, station, limits, arrival_ms))
+        except _Reject as exc:
+            result.rejects.append(Rejected(exc.reason, exc.detail, item))
+    return result
+
+
+def _envelope(
+    topic: str, payload: bytes, station_id: str | None, stations: Mapping[str, Station], limits: Limits
+) -> tuple[Station, list[Any]]:
+    if station_id is None:
+        raise _Reject("bad_topic", f"topic {topic[:200]!r} is not PREFIX/STATION_ID")
+    if len(payload) > limits.max_payload_bytes:
+        raise _Reject("too_large", f"{len(payload)} bytes > {limits.max_payload_bytes}")
+    try:
+        body = json.loads(payload)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise _Reject("bad_json", str(exc)[:200]) from None
+    if not isinstance(body, dict):
+        raise _Reject("bad_shape", f"expected a JSON object, got {type(body).__name__}")
+    if body.get("v", VERSION) != VERSION:
+        raise _Reject("bad_version", f"contract version {body.get('v')!r} is not {VERSION}")
+    named = body.get("station", station_id)
+    if named != station_id:
+        raise _Reject("station_mismatch", f"payload names {str(named)[:80]!r} but the topic is {station_id!r}")
+    station = stations.get(station_id)
+    if station is None:
+        raise _Reject("unknown_station", f"station {station_id!r} is not in the catalogue")
+    if "readings" in body:
+        items = body["readings"]
+        if not isinstance(items, list):
+            raise _Reject("bad_shape", "readings must be a list")
+        if len(items) > limits.max_readings:
+            raise _Reject("too_many_readings", f"{len(items)} readings > {limits.max_readings}")
+        return station, items
+    return station, [body]
+
+
+def _reading(item: Any, station: Station, limits: Limits, arrival_ms: int) -> Reading:
+    if not isinstance(item, dict):
+        raise _Reject("bad_shape", f"a reading must be an object, got {type(item).__name__}")
+    missing = [k for k in ("time", "quantity", "value", "unit") if k not in item]
+    if missing:
+        raise _Reject("missing_field", f"missing {', '.join(missing)}")
+    quantity = item["quantity"]
+    if quantity not in ("level", "rain"):
+        raise _Reject("unknown_quantity", f"quantity {str(quantity)[:40]!r} is not level or rain")
+    if quantity not in station.quantities:
+        raise _Reject("quantity_not_reported", f"{station.id} reports {' '.join(station.quantities)}, not {quantity}")
+    value = item["value"]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _Reject("not_a_number", f"value {str(value)[:40]!r} is not a finite number")
+    unit = item["unit"]
+    try:
+        si_value = to_si(quantity, float(value), unit if isinstance(unit, str) else repr(unit))
+    except UnitError as exc:
+        raise _Reject("bad_unit", str(exc)) from None
+    time_ms = _time_ms(item["time"], limits, arrival_ms)
+    interval_s = _interval(quantity, item.get("interval"))
+    if quantity == "rain" and si_value < 0:
+        raise _Reject("negative_rain", f"rain {value} {unit} is below zero")
+    return Reading(
+        station=station.id,
+        quantity=quantity,
+        time_ms=time_ms,
+        value=si_value,
+        interval_s=interval_s,
+        flags=_quality_flags(station, quantity, si_value, interval_s),
+        arrival_ms=arrival_ms,
+    )
+
+
+def _interval(quantity: str, raw: Any) -> int | None:
+    if quantity == "level":
+        if raw is not None:
+            raise _Reject("bad_interval", "a level reading takes no interval")
+        return None
+    if raw is None:
+        raise _Reject("bad_interval", "a rain reading needs its accumulation interval, like \"5min\" or 300")
+    if not isinstance(raw, str | int | float) or isinstance(raw, bool):
+        raise _Reject("bad_interval", f"interval {str(raw)[:40]!r} is not a duration")
+    try:
+        return parse_interval(raw)
+    except UnitError as exc:
+        raise _Reject("bad_interval", str(exc)) from None
+
+
+def _time_ms(raw: Any, limits: Limits, arrival_ms: int) -> int:
+    if isinstance(raw, str):
+        try:
+            moment = datetime.fromisoformat(raw)
+        except ValueError:
+            raise _Reject("bad_time", f"time {raw[:40]!r} is not ISO 8601") from None
+        if moment.tzinfo is None:
+            raise _Reject("bad_time", f"time {raw[:40]!r} has no zone: add Z or an offset like +08:00")
+        time_ms = round(moment.timestamp() * 1000)
+    elif isinstance(raw, int | float) and not isinstance(raw, bool) and math.isfinite(raw):
+        if abs(raw) > 1e11:
+            raise _Reject("bad_time", f"epoch {raw!r} is out of range: send seconds, not milliseconds")
+        time_ms = round(raw * 1000)
+    else:
+        raise _Reject("bad_time", f"time {str(raw)[:40]!r} is neither an ISO 8601 string nor epoch seconds")
+    if time_ms > arrival_ms + limits.max_future_ms:
+        raise _Reject("future_time", f"time {raw!r} is {(time_ms - arrival_ms) / 1000:.0f} s ahead of the ingester")
+    if time_ms < limits.oldest_ms:
+        raise _Reject("too_old", f"time {raw!r} is before ingest.oldest")
+    return time_ms
+
+
+def _quality_flags(station: Station, quantity: str, value: float, interval_s: int | None) -> str:
+    """Plausibility flags (stored with the reading; the reading counts as suspect)."""
+    if quantity == "rain":
+        intensity = value * 3600 / (interval_s or 3600)
+        # a river gauge that also reports rain keeps its plausibility limits for the level
+        high = station.plaus_max if station.kind == "rain" and station.plaus_max is not None else RAIN_PLAUS_MAX_MM_H
+        return "range" if intensity > high else ""
+    low, high = station.plaus_min, station.plaus_max
+    if (low is not None and value < low) or (high is not None and value > high):
+        return "range"
+    return ""

@@ -1,0 +1,257 @@
+"""The ingester's pipeline: transport -> decode -> batch -> sink or spool -> dead letters -> ack.
+
+One worker thread decodes and batches; a batch is flushed when it holds ``batch_size`` points or
+``flush_interval_s`` after its first message. A flush stores the points (or, when InfluxDB is
+unavailable, keeps them in the disk spool), makes the dead letters durable, and only then
+acknowledges the batch's messages, in the order they came. A drainer thread writes the spool back
+when InfluxDB returns. When the spool is full the worker stops acknowledging and retries, so the
+broker holds the backlog: readings are delayed, never dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+
+from config.catalogue import Catalogue
+from config.settings import Settings
+from ingest.deadletter import DeadLetter, DeadLetterStore
+from ingest.decode import Limits, decode
+from ingest.metrics import Metrics, serve
+from ingest.sink import Sink
+from ingest.spool import Spool, SpoolFull
+from ingest.transport import Message, MqttTransport, StartupError
+from store.influx import InfluxClient, InfluxError
+from store.lineproto import encode
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Batch:
+    """Messages whose readings are being gathered into one write."""
+
+    messages: list[Message] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    letters: list[DeadLetter] = field(default_factory=list)
+    deadline: float = 0.0
+
+
+class Ingester:
+    """Runs the write path until ``stop`` is set."""
+
+    def __init__(self, settings: Settings, catalogue: Catalogue) -> None:
+        self.settings = settings
+        self.catalogue = catalogue
+        cfg = settings.ingest
+        self.metrics = Metrics()
+        self.limits = Limits(
+            max_payload_bytes=cfg.max_payload_bytes,
+            max_readings=cfg.max_readings_per_message,
+            max_future_ms=int(cfg.max_future_s * 1000),
+            oldest_ms=int(cfg.oldest.timestamp() * 1000),
+        )
+        self.queue: queue.SimpleQueue[Message] = queue.SimpleQueue()
+        self.transport = MqttTransport(settings.mqtt, self._deliver, self._mqtt_state)
+        self.sink = Sink(InfluxClient(settings.influx), create_database=settings.influx.create_database)
+        self.drain_sink = Sink(InfluxClient(settings.influx), create_database=settings.influx.create_database)
+        self.spool = Spool(settings.spool_dir, cfg.spool_max_mb * 1024 * 1024)
+        self.deadletters = DeadLetterStore(settings.deadletter_dir)
+        self.stop = threading.Event()
+        self._spooled = threading.Event()
+        self._lock = threading.Lock()
+
+    # -- paho's network thread: convert and enqueue only -------------------------------------
+    def _deliver(self, message: Message) -> None:
+        self.metrics.received += 1
+        self.queue.put(message)
+
+    def _mqtt_state(self, connected: bool) -> None:
+        self.metrics.mqtt_connected = connected
+
+    # -- start and stop ---------------------------------------------------------------------
+    def run(self) -> None:
+        """Connect, process until ``stop`` is set, then flush what is pending and disconnect.
+
+        Raises:
+            StartupError: a service is unreachable and ``ingest.on_startup_error`` is ``fail``.
+        """
+        fail_fast = self.settings.ingest.on_startup_error == "fail"
+        self._check_influx(fail_fast=fail_fast)
+        server = None
+        if self.settings.ingest.metrics_port:
+            server = serve(self.metrics, self.settings.ingest.metrics_host, self.settings.ingest.metrics_port)
+        self.transport.start(fail_fast=fail_fast)
+        drainer = threading.Thread(target=self._drain_loop, name="spool-drainer", daemon=True)
+        drainer.start()
+        if self.spool.segments():
+            log.info("spool holds %d batches from an earlier run: writing them back", len(self.spool.segments()))
+            self._spooled.set()
+        log.info("ingesting %s (%d stations) into %s db=%s", self.transport.topic_filter, len(self.catalogue),
+                 self.settings.influx.url, self.settings.influx.database)
+        try:
+            self._work()
+        finally:
+            self.transport.stop()
+            self._spooled.set()
+            drainer.join(timeout=10)
+            if server is not None:
+                server.shutdown()
+            log.info("ingester stopped: %s", self.metrics.summary())
+
+    def _check_influx(self, *, fail_fast: bool) -> None:
+        client = self.sink.client
+        if client.ping():
+            if self.settings.influx.create_database:
+                try:
+                    client.create_database()
+                except InfluxError as exc:
+                    log.warning("could not create database %s: %s", self.settings.influx.database, exc)
+            return
+        message = f"InfluxDB at {self.settings.influx.url} does not answer /ping"
+        if fail_fast:
+            raise StartupError(message + " (ingest.on_startup_error = \"fail\")")
+        log.warning("%s: readings will be spooled to %s until it does", message, self.spool.folder)
+
+    # -- the worker ----------------------------------------------------------------------------
+    def _work(self) -> None:
+        cfg = self.settings.ingest
+        batch = Batch()
+        next_log = time.monotonic() + cfg.log_interval_s
+        while True:
+            timeout = cfg.flush_interval_s if not batch.messages else max(0.0, batch.deadline - time.monotonic())
+            try:
+                message: Message | None = self.queue.get(timeout=min(timeout, 0.5))
+            except queue.Empty:
+                message = None
+            if message is not None:
+                self._add(batch, message)
+            now = time.monotonic()
+            if batch.messages and (len(batch.lines) >= cfg.batch_size or now >= batch.deadline or self.stop.is_set()):
+                if not self._flush(batch):
+                    return  # stopping while InfluxDB and the spool are unavailable: leave it unacked
+                batch = Batch()
+            if now >= next_log:
+                log.info("ingest: %s", self.metrics.summary())
+                next_log = now + cfg.log_interval_s
+            if self.stop.is_set() and not batch.messages and self.queue.empty():
+                return
+
+    def _add(self, batch: Batch, message: Message) -> None:
+        if not batch.messages:
+            batch.deadline = time.monotonic() + self.settings.ingest.flush_interval_s
+            self.metrics.oldest_unacked_ms = message.arrival_ms
+        batch.messages.append(message)
+        decoded = decode(
+            message.topic,
+            message.payload,
+            prefix=self.settings.mqtt.topic_prefix,
+            stations=self.catalogue,
+            limits=self.limits,
+            arrival_ms=message.arrival_ms,
+        )
+        batch.lines.extend(encode(reading) for reading in decoded.readings)
+        self.metrics.readings_accepted += len(decoded.readings)
+        for reject in decoded.rejects:
+            whole = reject.item is None
+            batch.letters.append(
+                DeadLetter(message.arrival_ms, message.topic, reject.reason, reject.detail,
+                           payload=message.payload if whole else None, item=reject.item)
+            )
+            with self._lock:
+                self.metrics.rejected[reject.reason] += 1
+
+    def _flush(self, batch: Batch) -> bool:
+        """Store or spool the points, keep the dead letters, then ack. False if it must give up."""
+        if batch.lines and not self._store(batch):
+            return False
+        if batch.letters:
+            self.deadletters.append(batch.letters)
+        for message in batch.messages:
+            self.transport.ack(message.mid, message.qos)
+        self.metrics.acked += len(batch.messages)
+        self.metrics.queue_depth = self.queue.qsize()
+        return True
+
+    def _store(self, batch: Batch) -> bool:
+        backoff = self.settings.ingest.retry_min_s
+        while True:
+            # While the spool is being written back, new batches join it rather than wait on a
+            # server that was just failing; the drainer is the one probing it.
+            if self.metrics.influx_ok or not self.spool.segments():
+                try:
+                    refused = self.sink.write(batch.lines)
+                except InfluxError as exc:
+                    self._influx_failed(exc)
+                else:
+                    self._refused(refused, batch.messages[0].arrival_ms)
+                    with self._lock:
+                        self.metrics.written += len(batch.lines) - len(refused)
+                    self.metrics.influx_ok = True
+                    return True
+            try:
+                self.spool.append(batch.lines)
+            except SpoolFull as exc:
+                self.metrics.spool_full = True
+                log.error("%s: not acknowledging; the broker holds the backlog until InfluxDB returns", exc)
+                if self.stop.wait(backoff):
+                    return False
+                backoff = min(backoff * 2, self.settings.ingest.retry_max_s)
+                continue
+            self.metrics.spool_full = False
+            self.metrics.spooled += len(batch.lines)
+            self.metrics.spool_bytes = self.spool.bytes
+            self._spooled.set()
+            return True
+
+    def _influx_failed(self, exc: InfluxError) -> None:
+        if self.metrics.influx_ok:
+            log.error("InfluxDB write failed, keeping readings in the spool: %s", exc)
+        self.metrics.influx_ok = False
+        with self._lock:
+            self.metrics.retried += 1
+
+    def _refused(self, refused: list[tuple[str, str]], arrival_ms: int) -> None:
+        if not refused:
+            return
+        log.warning("InfluxDB refused %d point(s), dead-lettered: %s", len(refused), refused[0][1])
+        self.deadletters.append(
+            [DeadLetter(arrival_ms, "", "influx_refused", reason, line=line) for line, reason in refused]
+        )
+        with self._lock:
+            self.metrics.rejected["influx_refused"] += len(refused)
+
+    # -- the drainer ---------------------------------------------------------------------------
+    def _drain_loop(self) -> None:
+        cfg = self.settings.ingest
+        backoff = cfg.retry_min_s
+        while not self.stop.is_set():
+            segments = self.spool.segments()
+            if not segments:
+                self._spooled.wait(1.0)
+                self._spooled.clear()
+                continue
+            for segment in segments:
+                lines = self.spool.read(segment)
+                try:
+                    refused = self.drain_sink.write(lines)
+                except InfluxError as exc:
+                    self._influx_failed(exc)
+                    self.stop.wait(backoff)
+                    backoff = min(backoff * 2, cfg.retry_max_s)
+                    break
+                self._refused(refused, int(time.time() * 1000))
+                self.spool.remove(segment)
+                with self._lock:
+                    self.metrics.written += len(lines) - len(refused)
+                self.metrics.spool_bytes = self.spool.bytes
+                backoff = cfg.retry_min_s
+                if self.stop.is_set():
+                    return
+            else:
+                if not self.metrics.influx_ok:
+                    log.info("InfluxDB is back: spool written")
+                self.metrics.influx_ok = True

@@ -1,0 +1,131 @@
+"""The MQTT transport: a paho-mqtt 2.x client that only converts and enqueues.
+
+MQTT 5, QoS 1, a persistent session (clean start off, session expiry from the settings) and manual
+acknowledgement: the pipeline acks a message only once its readings are stored, spooled or
+dead-lettered, so a crash anywhere before that makes the broker deliver it again. Receive Maximum
+bounds how many unacknowledged messages the broker sends at once (backpressure). Nothing here
+blocks paho's network thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from config.settings import MqttSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One received MQTT message."""
+
+    mid: int
+    qos: int
+    topic: str
+    payload: bytes
+    arrival_ms: int
+
+
+class StartupError(Exception):
+    """The broker could not be reached at start and the policy is to fail."""
+
+
+class MqttTransport:
+    """Subscribes to the reading topics and hands messages to ``deliver``."""
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        deliver: Callable[[Message], None],
+        on_state: Callable[[bool], None] = lambda _connected: None,
+    ) -> None:
+        self.settings = settings
+        self.deliver = deliver
+        self.on_state = on_state
+        prefix = settings.topic_prefix
+        self.topic_filter = f"{prefix}/+"
+        if settings.shared_group:
+            self.topic_filter = f"$share/{settings.shared_group}/{prefix}/+"
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=settings.client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        client.reconnect_delay_set(int(settings.reconnect_min_s), int(settings.reconnect_max_s))
+        if settings.username:
+            password = settings.password.get_secret_value() if settings.password else None
+            client.username_pw_set(settings.username, password)
+        if settings.tls:
+            client.tls_set(ca_certs=str(settings.ca_file) if settings.ca_file else None,
+                           cert_reqs=ssl.CERT_REQUIRED)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        self.client = client
+
+    def _connect_properties(self) -> Properties:
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = self.settings.session_expiry_s
+        properties.ReceiveMaximum = self.settings.receive_maximum
+        return properties
+
+    def start(self, *, fail_fast: bool) -> None:
+        """Connect and run paho's network loop in its thread.
+
+        Raises:
+            StartupError: ``fail_fast`` and the broker cannot be reached now.
+        """
+        args: dict[str, Any] = {
+            "host": self.settings.host,
+            "port": self.settings.port,
+            "keepalive": self.settings.keepalive_s,
+            "clean_start": False,
+            "properties": self._connect_properties(),
+        }
+        if fail_fast:
+            try:
+                self.client.connect(**args)
+            except OSError as exc:
+                raise StartupError(
+                    f"MQTT broker {self.settings.host}:{self.settings.port} unreachable: {exc}"
+                ) from exc
+        else:
+            self.client.connect_async(**args)
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        """Disconnect (the broker keeps the session and any unacknowledged messages)."""
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def ack(self, mid: int, qos: int) -> None:
+        """Acknowledge one message (QoS 0 needs none)."""
+        if qos > 0:
+            self.client.ack(mid, qos)
+
+    def _on_connect(self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
+        if reason.is_failure:
+            log.error("MQTT broker %s:%s refused the connection: %s", self.settings.host, self.settings.port, reason)
+            return
+        log.info("connected to MQTT %s:%s, subscribing to %s", self.settings.host, self.settings.port,
+                 self.topic_filter)
+        client.subscribe(self.topic_filter, qos=1)
+        self.on_state(True)
+
+    def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
+        log.warning("disconnected from MQTT (%s); paho reconnects with backoff", reason)
+        self.on_state(False)
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        self.deliver(Message(message.mid, message.qos, message.topic, message.payload, int(time.time() * 1000)))

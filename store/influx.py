@@ -1,0 +1,147 @@
+"""A small client for InfluxDB's v1 HTTP API: write line protocol, run InfluxQL, create the database."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Final
+
+import requests
+
+from config.settings import InfluxSettings
+
+_IDENT: Final = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+
+
+class InfluxError(Exception):
+    """InfluxDB could not be used; ``retryable`` tells whether trying again later may succeed."""
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+
+
+class RefusedError(InfluxError):
+    """InfluxDB refused (some of) the points for what they are (HTTP 400): retrying will not help."""
+
+    def __init__(self, message: str, *, status: int | None = 400) -> None:
+        super().__init__(message, status=status, retryable=False)
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series of a query result."""
+
+    name: str
+    tags: dict[str, str]
+    columns: list[str]
+    values: list[list[Any]]
+
+
+def quote_literal(value: str) -> str:
+    """An InfluxQL single-quoted string literal with ``\\`` and ``'`` escaped."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def quote_ident(name: str) -> str:
+    """An InfluxQL double-quoted identifier; only plain identifiers are accepted.
+
+    Raises:
+        ValueError: the name is not a plain identifier.
+    """
+    if not _IDENT.match(name):
+        raise ValueError(f"not a plain identifier: {name!r}")
+    return f'"{name}"'
+
+
+class InfluxClient:
+    """Keep-alive HTTP session to one database. Thread-safe enough for one writer and readers."""
+
+    def __init__(self, settings: InfluxSettings) -> None:
+        self.settings = settings
+        self.base = settings.url.rstrip("/")
+        self.session = requests.Session()
+        self.session.verify = settings.verify_tls
+        self.params: dict[str, str] = {"db": settings.database}
+        if settings.retention_policy:
+            self.params["rp"] = settings.retention_policy
+        if settings.token is not None:
+            # 2.x and 3.x v1-compatibility endpoints take the token in this header.
+            self.session.headers["Authorization"] = f"Token {settings.token.get_secret_value()}"
+        elif settings.username and settings.password is not None:
+            self.params.update(u=settings.username, p=settings.password.get_secret_value())
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self.session.close()
+
+    def ping(self) -> bool:
+        """Whether the server answers ``/ping``."""
+        try:
+            response = self.session.get(f"{self.base}/ping", timeout=self.settings.timeout_s)
+        except requests.RequestException:
+            return False
+        return response.status_code == 204
+
+    def write(self, body: bytes, precision: str = "ms") -> None:
+        """Write line protocol.
+
+        Raises:
+            RefusedError: HTTP 400: points refused (a partial write keeps the good ones).
+            InfluxError: unreachable, auth failure, missing database, or server error (retryable).
+        """
+        try:
+            response = self.session.post(
+                f"{self.base}/write",
+                params={**self.params, "precision": precision},
+                data=body,
+                timeout=self.settings.timeout_s,
+            )
+        except requests.RequestException as exc:
+            raise InfluxError(f"InfluxDB at {self.base} unreachable: {type(exc).__name__}") from exc
+        if response.status_code == 204:
+            return
+        message = _error_text(response)
+        if response.status_code == 400:
+            raise RefusedError(message)
+        raise InfluxError(f"InfluxDB write failed (HTTP {response.status_code}): {message}",
+                          status=response.status_code)
+
+    def query(self, influxql: str, *, epoch: str = "ms", method: str = "GET") -> list[Series]:
+        """Run InfluxQL (build it with ``quote_literal``/``quote_ident`` only) and return its series.
+
+        Raises:
+            InfluxError: the server failed or the statement has an error.
+        """
+        params = {**self.params, "q": influxql, "epoch": epoch}
+        try:
+            if method == "POST":
+                response = self.session.post(f"{self.base}/query", data=params, timeout=self.settings.timeout_s)
+            else:
+                response = self.session.get(f"{self.base}/query", params=params, timeout=self.settings.timeout_s)
+        except requests.RequestException as exc:
+            raise InfluxError(f"InfluxDB at {self.base} unreachable: {type(exc).__name__}") from exc
+        if response.status_code != 200:
+            raise InfluxError(f"InfluxDB query failed (HTTP {response.status_code}): {_error_text(response)}",
+                              status=response.status_code)
+        series: list[Series] = []
+        for result in response.json().get("results", []):
+            if "error" in result:
+                raise InfluxError(f"InfluxQL error: {result['error']}", retryable=False)
+            for item in result.get("series", []):
+                series.append(
+                    Series(item.get("name", ""), item.get("tags", {}), item.get("columns", []), item.get("values", []))
+                )
+        return series
+
+    def create_database(self) -> None:
+        """``CREATE DATABASE`` (a no-op when it exists)."""
+        self.query(f"CREATE DATABASE {quote_ident(self.settings.database)}", method="POST")
+
+
+def _error_text(response: requests.Response) -> str:
+    try:
+        return str(response.json().get("error", response.text))
+    except ValueError:
+        return response.text.strip()[:500]
