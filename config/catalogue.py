@@ -7,10 +7,10 @@ listed in ``COLUMNS`` with their meaning and documented in the README.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -56,6 +56,14 @@ COLUMNS: Final[dict[str, str]] = {
 LEVEL_COLUMNS: Final = ("blue_m", "warning_m", "guaranteed_m", "red_m", "historical_max_m", "flood_limit_m")
 #: default plausibility of rain intensity, mm/h (beyond the world record for short durations)
 RAIN_PLAUS_MAX_MM_H: Final = 300.0
+
+
+class RowError(ValueError):
+    """A cross-field rule broken by one row; names the column to fix (pydantic reports no location)."""
+
+    def __init__(self, column: str, message: str) -> None:
+        super().__init__(message)
+        self.column = column
 
 
 class Station(BaseModel):
@@ -104,22 +112,25 @@ class Station(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> Station:
         if not self.name_zh and not self.name_en:
-            raise ValueError("a station needs name_zh or name_en")
+            raise RowError("name_en", "a station needs name_zh or name_en")
         if (self.lat is None) != (self.lon is None):
-            raise ValueError("give both lat and lon, or neither")
+            raise RowError("lon" if self.lon is None else "lat", "give both lat and lon, or neither")
         if not self.quantities:
             object.__setattr__(self, "quantities", KIND_QUANTITIES[self.kind])
         if len(set(self.quantities)) != len(self.quantities):
-            raise ValueError("quantities are listed twice")
-        if "level" not in self.quantities and any(getattr(self, c) is not None for c in LEVEL_COLUMNS):
-            raise ValueError("level thresholds given for a station that reports no level")
+            raise RowError("quantities", "quantities are listed twice")
+        given_levels = [c for c in LEVEL_COLUMNS if getattr(self, c) is not None]
+        if "level" not in self.quantities and given_levels:
+            raise RowError(given_levels[0], "level thresholds given for a station that reports no level")
         ladder = [(c, getattr(self, c)) for c in ("blue_m", "warning_m", "guaranteed_m", "red_m")]
         given = [(c, v) for c, v in ladder if v is not None]
         for (low_name, low), (high_name, high) in zip(given, given[1:], strict=False):
             if low > high:
-                raise ValueError(f"{low_name} ({low}) is above {high_name} ({high}); levels must rise blue→red")
+                raise RowError(
+                    low_name, f"{low_name} ({low}) is above {high_name} ({high}); levels must rise blue→red"
+                )
         if self.plaus_min is not None and self.plaus_max is not None and self.plaus_min >= self.plaus_max:
-            raise ValueError("plaus_min must be below plaus_max")
+            raise RowError("plaus_min", "plaus_min must be below plaus_max")
         return self
 
     @property
@@ -195,6 +206,7 @@ def load_catalogue(path: Path) -> Catalogue:
                 f"unknown column(s) {', '.join(unknown)}",
                 path=path,
                 line=1,
+                key=unknown[0],
                 hint="use the canonical columns (README, 'Station catalogue'), or convert the file with "
                 "`floodwatch catalogue import`",
             )
@@ -225,7 +237,8 @@ def parse_row(row: Mapping[str, str | None], *, path: Path | None = None, line: 
         return Station.model_validate(values)
     except ValidationError as exc:
         first = exc.errors()[0]
-        column = ".".join(str(p) for p in first["loc"]) or None
+        cause = (first.get("ctx") or {}).get("error")
+        column = ".".join(str(p) for p in first["loc"]) or getattr(cause, "column", None)
         hint = COLUMNS.get(column or "", "see the README, 'Station catalogue'")
         raise ConfigError(
             first["msg"].removeprefix("Value error, "),
@@ -240,7 +253,12 @@ def write_catalogue(stations: list[Station], path: Path) -> None:
     """Write stations as a canonical catalogue CSV."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(COLUMNS), lineterminator="\n")
-        writer.writeheader()
-        for station in stations:
-            writer.writerow(station.to_row())
+        dump_catalogue(stations, handle)
+
+
+def dump_catalogue(stations: Iterable[Station], handle: TextIO) -> None:
+    """Write stations as canonical catalogue CSV to an open text stream (e.g. stdout)."""
+    writer = csv.DictWriter(handle, fieldnames=list(COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    for station in stations:
+        writer.writerow(station.to_row())
