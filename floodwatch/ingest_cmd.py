@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "ingest",
         help="run the ingester: MQTT readings -> validation -> InfluxDB",
-        description="Subscribe to PREFIX/+ (mqtt.topic_prefix) with QoS 1 and a persistent session, validate "
+        description="Subscribe to PREFIX/# (mqtt.topic_prefix) with QoS 1 and a persistent session, validate "
         "each reading against the station catalogue, write them to InfluxDB in batches, keep rejects "
         "with their reason in var/deadletter/ and serve counters on http://HOST:PORT/metrics "
         "(ingest.metrics_host/port). SIGINT or SIGTERM stops it after the current batch.",

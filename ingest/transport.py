@@ -53,9 +53,10 @@ class MqttTransport:
         self.deliver = deliver
         self.on_state = on_state
         prefix = settings.topic_prefix
-        self.topic_filter = f"{prefix}/+"
+        # "#", not "+": a malformed deeper topic is received and dead-lettered, not silently unrouted
+        self.topic_filter = f"{prefix}/#"
         if settings.shared_group:
-            self.topic_filter = f"$share/{settings.shared_group}/{prefix}/+"
+            self.topic_filter = f"$share/{settings.shared_group}/{self.topic_filter}"
         client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=settings.client_id,
