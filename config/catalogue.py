@@ -7,6 +7,7 @@ listed in ``COLUMNS`` with their meaning and documented in the README.
 from __future__ import annotations
 
 import csv
+import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,11 +125,9 @@ class Station(BaseModel):
             raise RowError(given_levels[0], "level thresholds given for a station that reports no level")
         ladder = [(c, getattr(self, c)) for c in ("blue_m", "warning_m", "guaranteed_m", "red_m")]
         given = [(c, v) for c, v in ladder if v is not None]
-        for (low_name, low), (high_name, high) in zip(given, given[1:], strict=False):
+        for (low_name, low), (high_name, high) in itertools.pairwise(given):
             if low > high:
-                raise RowError(
-                    low_name, f"{low_name} ({low}) is above {high_name} ({high}); levels must rise blue→red"
-                )
+                raise RowError(low_name, f"{low_name} ({low}) is above {high_name} ({high}); levels must rise blue→red")
         if self.plaus_min is not None and self.plaus_max is not None and self.plaus_min >= self.plaus_max:
             raise RowError("plaus_min", "plaus_min must be below plaus_max")
         return self
@@ -211,15 +210,24 @@ def load_catalogue(path: Path) -> Catalogue:
                 "`floodwatch catalogue import`",
             )
         if "id" not in header or "kind" not in header:
-            raise ConfigError("the header needs at least id and kind", path=path, line=1,
-                              hint="first line: id,name_zh,name_en,kind,... (README, 'Station catalogue')")
+            raise ConfigError(
+                "the header needs at least id and kind",
+                path=path,
+                line=1,
+                hint="first line: id,name_zh,name_en,kind,... (README, 'Station catalogue')",
+            )
         stations: dict[str, Station] = {}
         for row in reader:
             line = reader.line_num
             station = parse_row(row, path=path, line=line)
             if station.id in stations:
-                raise ConfigError(f"station {station.id} is listed twice", path=path, line=line, key="id",
-                                  hint="keep one row per station")
+                raise ConfigError(
+                    f"station {station.id} is listed twice",
+                    path=path,
+                    line=line,
+                    key="id",
+                    hint="keep one row per station",
+                )
             stations[station.id] = station
     if not stations:
         raise ConfigError("the catalogue has no stations", path=path, hint="add at least one row")

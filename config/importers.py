@@ -368,9 +368,7 @@ def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
             reader = csv.reader(handle)
             table = [(reader.line_num, cells) for cells in reader]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ConfigError(
-            f"cannot read the station list ({exc})", path=path, hint="give a UTF-8 CSV file"
-        ) from exc
+        raise ConfigError(f"cannot read the station list ({exc})", path=path, hint="give a UTF-8 CSV file") from exc
     header = [c.strip() for c in table[0][1]] if table else []
     if not header or not any(header):
         raise ConfigError("the file is empty", path=path, line=1, hint="the first line names the columns")
@@ -475,9 +473,7 @@ def _apply_unit(draft: Draft, unit: str, path: Path, line: int, unit_column: str
         draft.values.setdefault("datum_name", _EA_DATUMS[lower])
 
 
-def _length(
-    text: str, column: Column, unit: str, *, path: Path, line: int, unit_column: str | None
-) -> float | None:
+def _length(text: str, column: Column, unit: str, *, path: Path, line: int, unit_column: str | None) -> float | None:
     """A length cell in metres, its unit taken from the column name, else from the row's unit."""
     value = _number(text, path, line, column.name)
     if value is None:
@@ -530,9 +526,7 @@ def _interval(text: str, path: Path, line: int, column: str) -> int:
     try:
         return parse_interval(int(text) if text.isdigit() else text)
     except UnitError as exc:
-        raise ConfigError(
-            str(exc), path=path, line=line, key=column, hint="seconds, or 5min, 1h, day"
-        ) from exc
+        raise ConfigError(str(exc), path=path, line=line, key=column, hint="seconds, or 5min, 1h, day") from exc
 
 
 def _note_threshold(draft: Draft, canonical: str, column: Column) -> None:

@@ -110,9 +110,7 @@ class IngestSettings(_Strict):
     max_future_s: float = Field(
         300.0, ge=0, description="Readings stamped further ahead of the ingester's clock are rejected."
     )
-    oldest: datetime = Field(
-        datetime(2000, 1, 1, tzinfo=UTC), description="Readings stamped before this are rejected."
-    )
+    oldest: datetime = Field(datetime(2000, 1, 1, tzinfo=UTC), description="Readings stamped before this are rejected.")
     max_payload_bytes: int = Field(256 * 1024, ge=256, description="Larger MQTT payloads are rejected.")
     max_readings_per_message: int = Field(
         5000, ge=1, description="A gateway batch with more readings is rejected whole."
@@ -123,7 +121,8 @@ class IngestSettings(_Strict):
     retry_min_s: Positive = Field(0.5, description="First delay before writing the spool again.")
     retry_max_s: Positive = Field(30.0, description="Longest delay between spool write attempts.")
     on_startup_error: Literal["retry", "fail"] = Field(
-        "retry", description="When the broker or InfluxDB is unreachable at start: retry with backoff, or exit."
+        "retry",
+        description="When the broker or InfluxDB is unreachable at start: retry with backoff, or exit.",
     )
     metrics_host: str = Field("127.0.0.1", description="Address of the /metrics and /health endpoint.")
     metrics_port: Port = Field(9108, description="Port of the /metrics endpoint; 0 turns it off.")
@@ -137,7 +136,9 @@ class ServicesSettings(_Strict):
     influxd_bin: str = Field("influxd", description="InfluxDB 1.x server executable.")
     influx_rpc_port: Port = Field(18088, description="Local InfluxDB's backup/RPC port (loopback only).")
     mqtt_max_queued: int = Field(
-        2_000_000, ge=1000, description="Messages Mosquitto queues per offline or slow client before dropping."
+        2_000_000,
+        ge=1000,
+        description="Messages Mosquitto queues per offline or slow client before dropping.",
     )
     start_timeout_s: Positive = Field(30.0, description="How long to wait for a service to answer.")
 
@@ -157,11 +158,11 @@ class Settings(_Strict):
     timezone: str = Field("Asia/Shanghai", description="Zone times are shown in (stored times are UTC).")
     language: Literal["zh", "en"] = Field("zh", description="Default UI and message language.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log verbosity.")
-    mqtt: MqttSettings = Field(default_factory=MqttSettings)  # type: ignore[arg-type]
-    influx: InfluxSettings = Field(default_factory=InfluxSettings)  # type: ignore[arg-type]
-    ingest: IngestSettings = Field(default_factory=IngestSettings)  # type: ignore[arg-type]
-    services: ServicesSettings = Field(default_factory=ServicesSettings)  # type: ignore[arg-type]
-    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)  # type: ignore[arg-type]
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    influx: InfluxSettings = Field(default_factory=InfluxSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    services: ServicesSettings = Field(default_factory=ServicesSettings)
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
 
     @field_validator("timezone")
     @classmethod
@@ -200,7 +201,9 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(
-                f"cannot read the settings file ({exc.strerror})", path=path, hint="check the path given to --config"
+                f"cannot read the settings file ({exc.strerror})",
+                path=path,
+                hint="check the path given to --config",
             ) from exc
         try:
             data = tomllib.loads(text)

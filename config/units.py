@@ -23,7 +23,16 @@ STORED_UNIT: Final[dict[str, str]] = {"level": "m", "rain": "mm"}
 STORED_DECIMALS: Final = 6
 
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)?\s*(s|sec|min|h|hr|hour|d|day)s?\s*$", re.IGNORECASE)
-_INTERVAL_SECONDS: Final = {"s": 1, "sec": 1, "min": 60, "h": 3600, "hr": 3600, "hour": 3600, "d": 86400, "day": 86400}
+_INTERVAL_SECONDS: Final = {
+    "s": 1,
+    "sec": 1,
+    "min": 60,
+    "h": 3600,
+    "hr": 3600,
+    "hour": 3600,
+    "d": 86400,
+    "day": 86400,
+}
 
 
 class UnitError(ValueError):
@@ -53,6 +62,8 @@ def parse_interval(text: str | int | float) -> int:
     if isinstance(text, bool):
         raise UnitError(f"interval {text!r} is not a duration")
     if isinstance(text, int | float):
+        if not -1e12 < text < 1e12:  # also keeps ints too large for a float out of float()
+            raise UnitError(f"interval {str(text)[:40]} is out of range")
         seconds = float(text)
     else:
         match = _INTERVAL.match(text)

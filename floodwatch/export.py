@@ -46,7 +46,13 @@ def time_bounds(client: InfluxClient, where: str) -> tuple[int, int] | None:
 
 
 def rows(
-    client: InfluxClient, catalogue: Catalogue, start_ms: int, end_ms: int, where: str, *, progress: bool = False
+    client: InfluxClient,
+    catalogue: Catalogue,
+    start_ms: int,
+    end_ms: int,
+    where: str,
+    *,
+    progress: bool = False,
 ) -> Iterator[list[str]]:
     """Tidy rows for ``[start_ms, end_ms)``, one InfluxDB query per window, ordered by time then station."""
     windows = range(start_ms, end_ms, WINDOW_MS)
@@ -55,8 +61,10 @@ def rows(
         found: list[tuple[int, str, str, float, int | None]] = []
         for quantity, measurement in MEASUREMENT.items():
             fields = "value, interval_s" if quantity == "rain" else "value"
-            query = (f"SELECT {fields} FROM {measurement} WHERE time >= {window}ms AND time < {upper}ms{where} "
-                     "GROUP BY station")
+            query = (
+                f"SELECT {fields} FROM {measurement} WHERE time >= {window}ms AND time < {upper}ms{where} "
+                "GROUP BY station"
+            )
             for series in client.query(query):
                 station = series.tags["station"]
                 for values in series.values:
@@ -64,10 +72,12 @@ def rows(
                     found.append((int(values[0]), station, quantity, float(values[1]), interval))
         found.sort()
         for time_ms, station, quantity, value, interval in found:
-            yield _row(catalogue, time_ms, station, quantity, value, interval)
+            yield _row(catalogue, time_ms, station, quantity, value, interval=interval)
 
 
-def _row(catalogue: Catalogue, time_ms: int, station: str, quantity: str, value: float, interval: int | None) -> list[str]:
+def _row(
+    catalogue: Catalogue, time_ms: int, station: str, quantity: str, value: float, *, interval: int | None
+) -> list[str]:
     known = catalogue.get(station)
     unit = STORED_UNIT[quantity] + (f"/{format_interval(interval)}" if interval else "")
     return [
@@ -133,8 +143,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.out:
             with args.out.open("w", encoding="utf-8", newline="") as handle:
-                count = export(client, catalogue, handle, stations=args.station, start=args.start, end=args.end,
-                               progress=sys.stderr.isatty())
+                count = export(
+                    client,
+                    catalogue,
+                    handle,
+                    stations=args.station,
+                    start=args.start,
+                    end=args.end,
+                    progress=sys.stderr.isatty(),
+                )
             print(f"exported {count} readings to {args.out}", file=sys.stderr)
         else:
             export(client, catalogue, sys.stdout, stations=args.station, start=args.start, end=args.end)

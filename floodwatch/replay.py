@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import paho.mqtt.client as mqtt
+import pandas as pd
+from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from tqdm import tqdm
@@ -56,7 +57,7 @@ class Publisher:
     """
 
     def __init__(self, settings: MqttSettings, *, client_id: str = "", max_in_flight: int = 1000) -> None:
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
         self.client.max_inflight_messages_set(max_in_flight)
         self.client.max_queued_messages_set(0)
         self.client.reconnect_delay_set(1, 5)
@@ -74,7 +75,7 @@ class Publisher:
 
     def connect(self) -> None:
         """Connect (raising UserError when the broker does not answer) and start the network loop."""
-        properties = Properties(PacketTypes.CONNECT)
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call] # paho's Properties is untyped
         properties.SessionExpiryInterval = 600
         try:
             self.client.connect(self.settings.host, self.settings.port, keepalive=30, properties=properties)
@@ -114,24 +115,27 @@ def payloads(frame: pd.DataFrame, *, batch: int, shift_ms: int) -> Iterator[tupl
     With ``batch`` > 1, consecutive readings of one station are grouped into one gateway message.
     """
     pending: dict[str, list[dict[str, Any]]] = {}
-    for row in frame.itertuples(index=False):
-        time_ms = int(row.time_ms) + shift_ms
+    columns = ("station_id", "time_ms", "time", "kind", "value", "unit", "interval_s")
+    for station, time_ms, text, kind, value, unit, interval_s in zip(
+        *(frame[c].tolist() for c in columns), strict=True
+    ):
+        stamp = int(time_ms) + shift_ms
         reading: dict[str, Any] = {
-            "time": row.time if shift_ms == 0 else format_time(time_ms),
-            "quantity": row.kind,
-            "value": float(row.value),
-            "unit": row.unit,
+            "time": text if shift_ms == 0 else format_time(stamp),
+            "quantity": kind,
+            "value": float(value),
+            "unit": unit,
         }
-        if row.interval_s:
-            reading["interval"] = format_interval(int(row.interval_s))
+        if interval_s:
+            reading["interval"] = format_interval(int(interval_s))
         if batch <= 1:
-            yield row.station_id, time_ms, 1, json.dumps(reading).encode()
+            yield str(station), stamp, 1, json.dumps(reading).encode()
             continue
-        group = pending.setdefault(row.station_id, [])
+        group = pending.setdefault(str(station), [])
         group.append(reading)
         if len(group) >= batch:
-            yield row.station_id, time_ms, len(group), json.dumps({"v": 1, "readings": group}).encode()
-            del pending[row.station_id]
+            yield str(station), stamp, len(group), json.dumps({"v": 1, "readings": group}).encode()
+            del pending[str(station)]
     for station, group in pending.items():
         yield station, 0, len(group), json.dumps({"v": 1, "readings": group}).encode()
 
@@ -207,17 +211,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("dataset", type=Path, metavar="DIR", help="dataset folder or readings file")
-    parser.add_argument("--speed", default="max", metavar="N|max",
-                        help="N x real time by the device clock, or max: as fast as the broker takes it "
-                        "(default max)")
+    parser.add_argument(
+        "--speed",
+        default="max",
+        metavar="N|max",
+        help="N x real time by the device clock, or max: as fast as the broker takes it (default max)",
+    )
     parser.add_argument("--from", dest="start", metavar="T", help="first device time to send (ISO 8601, UTC)")
     parser.add_argument("--to", dest="end", metavar="T", help="send readings before this time")
     parser.add_argument("--station", action="append", metavar="ID", help="only this station (repeatable)")
-    parser.add_argument("--batch", type=int, default=1, metavar="N",
-                        help="readings per message, like a gateway sending its buffer (default 1)")
-    parser.add_argument("--align", metavar="T",
-                        help="shift the data so that dataset time T is now; earlier readings are sent at "
-                        "once, later ones when their time comes")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        metavar="N",
+        help="readings per message, like a gateway sending its buffer (default 1)",
+    )
+    parser.add_argument(
+        "--align",
+        metavar="T",
+        help="shift the data so that dataset time T is now; earlier readings are sent at "
+        "once, later ones when their time comes",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -232,10 +247,19 @@ def run(args: argparse.Namespace) -> int:
     shift_ms = 0
     if args.align:
         shift_ms = int(time.time() * 1000) - parse_time(args.align)
-    report = replay(frame, settings.mqtt, speed=speed, batch=args.batch, shift_ms=shift_ms,
-                    live=bool(args.align), progress=not args.no_progress)
-    print(f"replayed {report.readings} readings in {report.messages} messages in {report.seconds:.1f} s "
-          f"({report.rate:,.0f} readings/s) to {settings.mqtt.host}:{settings.mqtt.port}")
+    report = replay(
+        frame,
+        settings.mqtt,
+        speed=speed,
+        batch=args.batch,
+        shift_ms=shift_ms,
+        live=bool(args.align),
+        progress=not args.no_progress,
+    )
+    print(
+        f"replayed {report.readings} readings in {report.messages} messages in {report.seconds:.1f} s "
+        f"({report.rate:,.0f} readings/s) to {settings.mqtt.host}:{settings.mqtt.port}"
+    )
     return 0
 
 

@@ -110,8 +110,10 @@ class LocalService:
         if running is not None:
             if self.answers():
                 return running
-            raise UserError(f"{self.name} (pid {running}) is running but does not answer on port {self.port}; "
-                            f"see {self.log_file}, or run `floodwatch services stop`")
+            raise UserError(
+                f"{self.name} (pid {running}) is running but does not answer on port {self.port}; "
+                f"see {self.log_file}, or run `floodwatch services stop`"
+            )
         if not port_free(self.port):
             raise UserError(
                 f"port {self.port} on 127.0.0.1 is already taken by another process, so {self.name} cannot start. "
@@ -125,7 +127,11 @@ class LocalService:
         try:
             with self.log_file.open("ab") as log:
                 self.process = subprocess.Popen(
-                    argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
                 )
         except FileNotFoundError as exc:
             raise UserError(
@@ -141,14 +147,17 @@ class LocalService:
         deadline = time.monotonic() + self.start_timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise UserError(f"{self.name} exited at start (status {self.process.returncode}):\n"
-                                f"{self._log_tail()}\nsee {self.log_file}")
+                raise UserError(
+                    f"{self.name} exited at start (status {self.process.returncode}):\n"
+                    f"{self._log_tail()}\nsee {self.log_file}"
+                )
             if self.answers():
                 return
             time.sleep(0.05)
         self.stop()
-        raise UserError(f"{self.name} did not answer on port {self.port} within {self.start_timeout_s:.0f} s; "
-                        f"see {self.log_file}")
+        raise UserError(
+            f"{self.name} did not answer on port {self.port} within {self.start_timeout_s:.0f} s; see {self.log_file}"
+        )
 
     def _log_tail(self, lines: int = 8) -> str:
         try:
@@ -160,7 +169,7 @@ class LocalService:
         """Whether the service answers its protocol on its port."""
         if self.name == "influxdb":
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/ping", timeout=1) as response:  # noqa: S310
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/ping", timeout=1) as response:
                     return bool(response.status == 204)
             except (urllib.error.URLError, OSError):
                 return False
@@ -240,7 +249,9 @@ class LocalServices:
             port=settings.mqtt.port,
             binary=cfg.mosquitto_bin,
             state_dir=root / "mosquitto",
-            config_text=(TEMPLATES / "mosquitto.conf").read_text().format(
+            config_text=(TEMPLATES / "mosquitto.conf")
+            .read_text()
+            .format(
                 port=settings.mqtt.port,
                 user=getpass.getuser(),
                 state=root / "mosquitto",
@@ -255,9 +266,9 @@ class LocalServices:
             port=influx_url.port or 8086,
             binary=cfg.influxd_bin,
             state_dir=root / "influxdb",
-            config_text=(TEMPLATES / "influxdb.conf").read_text().format(
-                port=influx_url.port or 8086, rpc_port=cfg.influx_rpc_port, state=root / "influxdb"
-            ),
+            config_text=(TEMPLATES / "influxdb.conf")
+            .read_text()
+            .format(port=influx_url.port or 8086, rpc_port=cfg.influx_rpc_port, state=root / "influxdb"),
             argv_tail=("run", "-config"),
             start_timeout_s=cfg.start_timeout_s,
         )

@@ -61,11 +61,12 @@ def read_readings(path: Path) -> pd.DataFrame:
     quantity = pd.Series("", index=frame.index)
     amount = pd.Series("", index=frame.index)
     interval = pd.Series(0, index=frame.index, dtype="int64")
-    for (kind, unit), rows in frame.groupby(["kind", "unit"]).groups.items():
+    for kind, unit in frame[["kind", "unit"]].drop_duplicates().itertuples(index=False, name=None):
+        rows = (frame["kind"] == kind) & (frame["unit"] == unit)
         try:
             q, a, i = parse_tidy_unit(str(kind), str(unit))
         except UnitError as exc:
-            line = int(min(rows)) + 2
+            line = int(rows.to_numpy().nonzero()[0][0]) + 2
             raise UserError(f"{path}:{line}: {exc}") from exc
         quantity[rows] = q
         amount[rows] = a

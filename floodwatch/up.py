@@ -93,8 +93,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "all of it.",
     )
     parser.add_argument("--dataset", type=Path, default=DEMO, help=f"dataset to replay (default {DEMO})")
-    parser.add_argument("--align", default=DEMO_ALIGN, metavar="T",
-                        help=f"dataset time that is 'now' at the first run (default {DEMO_ALIGN})")
+    parser.add_argument(
+        "--align",
+        default=DEMO_ALIGN,
+        metavar="T",
+        help=f"dataset time that is 'now' at the first run (default {DEMO_ALIGN})",
+    )
     parser.add_argument("--no-replay", action="store_true", help="start the system without replaying data")
     parser.set_defaults(func=run)
 

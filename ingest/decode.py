@@ -69,7 +69,7 @@ class Decoded:
     rejects: list[Rejected] = field(default_factory=list)
 
 
-class _Reject(Exception):
+class _RejectError(Exception):
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(detail)
         self.reason = reason
@@ -90,13 +90,13 @@ def decode(
     result = Decoded(station=station_id)
     try:
         station, items = _envelope(topic, payload, station_id, stations, limits)
-    except _Reject as exc:
+    except _RejectError as exc:
         result.rejects.append(Rejected(exc.reason, exc.detail))
         return result
     for item in items:
         try:
             result.readings.append(_reading(item, station, limits, arrival_ms))
-        except _Reject as exc:
+        except _RejectError as exc:
             result.rejects.append(Rejected(exc.reason, exc.detail, item))
     return result
 
@@ -105,56 +105,59 @@ def _envelope(
     topic: str, payload: bytes, station_id: str | None, stations: Mapping[str, Station], limits: Limits
 ) -> tuple[Station, list[Any]]:
     if station_id is None:
-        raise _Reject("bad_topic", f"topic {topic[:200]!r} is not PREFIX/STATION_ID")
+        raise _RejectError("bad_topic", f"topic {topic[:200]!r} is not PREFIX/STATION_ID")
     if len(payload) > limits.max_payload_bytes:
-        raise _Reject("too_large", f"{len(payload)} bytes > {limits.max_payload_bytes}")
+        raise _RejectError("too_large", f"{len(payload)} bytes > {limits.max_payload_bytes}")
     try:
         body = json.loads(payload)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise _Reject("bad_json", str(exc)[:200]) from None
+        raise _RejectError("bad_json", str(exc)[:200]) from None
     if not isinstance(body, dict):
-        raise _Reject("bad_shape", f"expected a JSON object, got {type(body).__name__}")
+        raise _RejectError("bad_shape", f"expected a JSON object, got {type(body).__name__}")
     if body.get("v", VERSION) != VERSION:
-        raise _Reject("bad_version", f"contract version {body.get('v')!r} is not {VERSION}")
+        raise _RejectError("bad_version", f"contract version {body.get('v')!r} is not {VERSION}")
     named = body.get("station", station_id)
     if named != station_id:
-        raise _Reject("station_mismatch", f"payload names {str(named)[:80]!r} but the topic is {station_id!r}")
+        raise _RejectError("station_mismatch", f"payload names {str(named)[:80]!r} but the topic is {station_id!r}")
     station = stations.get(station_id)
     if station is None:
-        raise _Reject("unknown_station", f"station {station_id!r} is not in the catalogue")
+        raise _RejectError("unknown_station", f"station {station_id!r} is not in the catalogue")
     if "readings" in body:
         items = body["readings"]
         if not isinstance(items, list):
-            raise _Reject("bad_shape", "readings must be a list")
+            raise _RejectError("bad_shape", "readings must be a list")
         if len(items) > limits.max_readings:
-            raise _Reject("too_many_readings", f"{len(items)} readings > {limits.max_readings}")
+            raise _RejectError("too_many_readings", f"{len(items)} readings > {limits.max_readings}")
         return station, items
     return station, [body]
 
 
 def _reading(item: Any, station: Station, limits: Limits, arrival_ms: int) -> Reading:
     if not isinstance(item, dict):
-        raise _Reject("bad_shape", f"a reading must be an object, got {type(item).__name__}")
+        raise _RejectError("bad_shape", f"a reading must be an object, got {type(item).__name__}")
     missing = [k for k in ("time", "quantity", "value", "unit") if k not in item]
     if missing:
-        raise _Reject("missing_field", f"missing {', '.join(missing)}")
+        raise _RejectError("missing_field", f"missing {', '.join(missing)}")
     quantity = item["quantity"]
     if quantity not in ("level", "rain"):
-        raise _Reject("unknown_quantity", f"quantity {str(quantity)[:40]!r} is not level or rain")
+        raise _RejectError("unknown_quantity", f"quantity {str(quantity)[:40]!r} is not level or rain")
     if quantity not in station.quantities:
-        raise _Reject("quantity_not_reported", f"{station.id} reports {' '.join(station.quantities)}, not {quantity}")
+        raise _RejectError(
+            "quantity_not_reported", f"{station.id} reports {' '.join(station.quantities)}, not {quantity}"
+        )
     value = item["value"]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise _Reject("not_a_number", f"value {str(value)[:40]!r} is not a finite number")
+    number = _finite(value)
+    if number is None:
+        raise _RejectError("not_a_number", f"value {str(value)[:40]!r} is not a finite number")
     unit = item["unit"]
     try:
-        si_value = to_si(quantity, float(value), unit if isinstance(unit, str) else repr(unit))
+        si_value = to_si(quantity, number, unit if isinstance(unit, str) else repr(unit))
     except UnitError as exc:
-        raise _Reject("bad_unit", str(exc)) from None
+        raise _RejectError("bad_unit", str(exc)) from None
     time_ms = _time_ms(item["time"], limits, arrival_ms)
     interval_s = _interval(quantity, item.get("interval"))
     if quantity == "rain" and si_value < 0:
-        raise _Reject("negative_rain", f"rain {value} {unit} is below zero")
+        raise _RejectError("negative_rain", f"rain {value} {unit} is below zero")
     return Reading(
         station=station.id,
         quantity=quantity,
@@ -166,19 +169,30 @@ def _reading(item: Any, station: Station, limits: Limits, arrival_ms: int) -> Re
     )
 
 
+def _finite(value: Any) -> float | None:
+    """``value`` as a finite float, or None (booleans, strings, NaN, infinities, ints beyond a float)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _interval(quantity: str, raw: Any) -> int | None:
     if quantity == "level":
         if raw is not None:
-            raise _Reject("bad_interval", "a level reading takes no interval")
+            raise _RejectError("bad_interval", "a level reading takes no interval")
         return None
     if raw is None:
-        raise _Reject("bad_interval", "a rain reading needs its accumulation interval, like \"5min\" or 300")
+        raise _RejectError("bad_interval", 'a rain reading needs its accumulation interval, like "5min" or 300')
     if not isinstance(raw, str | int | float) or isinstance(raw, bool):
-        raise _Reject("bad_interval", f"interval {str(raw)[:40]!r} is not a duration")
+        raise _RejectError("bad_interval", f"interval {str(raw)[:40]!r} is not a duration")
     try:
         return parse_interval(raw)
     except UnitError as exc:
-        raise _Reject("bad_interval", str(exc)) from None
+        raise _RejectError("bad_interval", str(exc)) from None
 
 
 def _time_ms(raw: Any, limits: Limits, arrival_ms: int) -> int:
@@ -186,20 +200,22 @@ def _time_ms(raw: Any, limits: Limits, arrival_ms: int) -> int:
         try:
             moment = datetime.fromisoformat(raw)
         except ValueError:
-            raise _Reject("bad_time", f"time {raw[:40]!r} is not ISO 8601") from None
+            raise _RejectError("bad_time", f"time {raw[:40]!r} is not ISO 8601") from None
         if moment.tzinfo is None:
-            raise _Reject("bad_time", f"time {raw[:40]!r} has no zone: add Z or an offset like +08:00")
+            raise _RejectError("bad_time", f"time {raw[:40]!r} has no zone: add Z or an offset like +08:00")
         time_ms = round(moment.timestamp() * 1000)
-    elif isinstance(raw, int | float) and not isinstance(raw, bool) and math.isfinite(raw):
-        if abs(raw) > 1e11:
-            raise _Reject("bad_time", f"epoch {raw!r} is out of range: send seconds, not milliseconds")
-        time_ms = round(raw * 1000)
+    elif (epoch := _finite(raw)) is not None:
+        if abs(epoch) > 1e11:
+            raise _RejectError("bad_time", f"epoch {str(raw)[:40]} is out of range: send seconds, not milliseconds")
+        time_ms = round(epoch * 1000)
     else:
-        raise _Reject("bad_time", f"time {str(raw)[:40]!r} is neither an ISO 8601 string nor epoch seconds")
+        raise _RejectError("bad_time", f"time {str(raw)[:40]!r} is neither an ISO 8601 string nor epoch seconds")
     if time_ms > arrival_ms + limits.max_future_ms:
-        raise _Reject("future_time", f"time {raw!r} is {(time_ms - arrival_ms) / 1000:.0f} s ahead of the ingester")
+        raise _RejectError(
+            "future_time", f"time {raw!r} is {(time_ms - arrival_ms) / 1000:.0f} s ahead of the ingester"
+        )
     if time_ms < limits.oldest_ms:
-        raise _Reject("too_old", f"time {raw!r} is before ingest.oldest")
+        raise _RejectError("too_old", f"time {raw!r} is before ingest.oldest")
     return time_ms
 
 
@@ -208,8 +224,8 @@ def _quality_flags(station: Station, quantity: str, value: float, interval_s: in
     if quantity == "rain":
         intensity = value * 3600 / (interval_s or 3600)
         # a river gauge that also reports rain keeps its plausibility limits for the level
-        high = station.plaus_max if station.kind == "rain" and station.plaus_max is not None else RAIN_PLAUS_MAX_MM_H
-        return "range" if intensity > high else ""
+        limit = station.plaus_max if station.kind == "rain" and station.plaus_max is not None else RAIN_PLAUS_MAX_MM_H
+        return "range" if intensity > limit else ""
     low, high = station.plaus_min, station.plaus_max
     if (low is not None and value < low) or (high is not None and value > high):
         return "range"

@@ -48,23 +48,55 @@ class Metrics:
     def prometheus(self) -> str:
         """The counters in the Prometheus text format."""
         out = [
-            _metric("floodwatch_ingest_messages_received_total", "counter", "MQTT messages received", self.received),
+            _metric(
+                "floodwatch_ingest_messages_received_total",
+                "counter",
+                "MQTT messages received",
+                self.received,
+            ),
             _metric("floodwatch_ingest_messages_acked_total", "counter", "MQTT messages acknowledged", self.acked),
-            _metric("floodwatch_ingest_readings_accepted_total", "counter", "readings that passed validation",
-                    self.readings_accepted),
+            _metric(
+                "floodwatch_ingest_readings_accepted_total",
+                "counter",
+                "readings that passed validation",
+                self.readings_accepted,
+            ),
             _metric("floodwatch_ingest_points_written_total", "counter", "points stored in InfluxDB", self.written),
-            _metric("floodwatch_ingest_points_spooled_total", "counter", "points kept on disk while InfluxDB was down",
-                    self.spooled),
-            _metric("floodwatch_ingest_write_retries_total", "counter", "failed writes that are retried", self.retried),
+            _metric(
+                "floodwatch_ingest_points_spooled_total",
+                "counter",
+                "points kept on disk while InfluxDB was down",
+                self.spooled,
+            ),
+            _metric(
+                "floodwatch_ingest_write_retries_total",
+                "counter",
+                "failed writes that are retried",
+                self.retried,
+            ),
             "# HELP floodwatch_ingest_rejected_total messages or readings rejected, by reason",
             "# TYPE floodwatch_ingest_rejected_total counter",
             *(f'floodwatch_ingest_rejected_total{{reason="{r}"}} {n}' for r, n in sorted(self.rejected.items())),
-            _metric("floodwatch_ingest_in_flight", "gauge", "messages received, not yet acknowledged", self.in_flight),
+            _metric(
+                "floodwatch_ingest_in_flight",
+                "gauge",
+                "messages received, not yet acknowledged",
+                self.in_flight,
+            ),
             _metric("floodwatch_ingest_queue_depth", "gauge", "messages waiting to be decoded", self.queue_depth),
             _metric("floodwatch_ingest_spool_bytes", "gauge", "bytes in the disk spool", self.spool_bytes),
-            _metric("floodwatch_ingest_lag_seconds", "gauge", "age of the oldest unacknowledged message", self.lag_s()),
-            _metric("floodwatch_ingest_mqtt_connected", "gauge", "1 when connected to the broker",
-                    int(self.mqtt_connected)),
+            _metric(
+                "floodwatch_ingest_lag_seconds",
+                "gauge",
+                "age of the oldest unacknowledged message",
+                self.lag_s(),
+            ),
+            _metric(
+                "floodwatch_ingest_mqtt_connected",
+                "gauge",
+                "1 when connected to the broker",
+                int(self.mqtt_connected),
+            ),
             _metric("floodwatch_ingest_influx_ok", "gauge", "1 when the last write succeeded", int(self.influx_ok)),
         ]
         return "\n".join(out) + "\n"
@@ -107,7 +139,7 @@ def serve(metrics: Metrics, host: str, port: int) -> ThreadingHTTPServer:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        def log_message(self, format: str, *args: Any) -> None:
             """Scrapes are not worth a log line."""
 
     server = ThreadingHTTPServer((host, port), Handler)

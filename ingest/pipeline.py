@@ -22,7 +22,7 @@ from ingest.deadletter import DeadLetter, DeadLetterStore
 from ingest.decode import Limits, decode
 from ingest.metrics import Metrics, serve
 from ingest.sink import Sink
-from ingest.spool import Spool, SpoolFull
+from ingest.spool import Spool, SpoolFullError
 from ingest.transport import Message, MqttTransport, StartupError
 from store.influx import InfluxClient, InfluxError
 from store.lineproto import encode
@@ -90,8 +90,13 @@ class Ingester:
         if self.spool.segments():
             log.info("spool holds %d batches from an earlier run: writing them back", len(self.spool.segments()))
             self._spooled.set()
-        log.info("ingesting %s (%d stations) into %s db=%s", self.transport.topic_filter, len(self.catalogue),
-                 self.settings.influx.url, self.settings.influx.database)
+        log.info(
+            "ingesting %s (%d stations) into %s db=%s",
+            self.transport.topic_filter,
+            len(self.catalogue),
+            self.settings.influx.url,
+            self.settings.influx.database,
+        )
         try:
             self._work()
         finally:
@@ -113,7 +118,7 @@ class Ingester:
             return
         message = f"InfluxDB at {self.settings.influx.url} does not answer /ping"
         if fail_fast:
-            raise StartupError(message + " (ingest.on_startup_error = \"fail\")")
+            raise StartupError(message + ' (ingest.on_startup_error = "fail")')
         log.warning("%s: readings will be spooled to %s until it does", message, self.spool.folder)
 
     # -- the worker ----------------------------------------------------------------------------
@@ -158,8 +163,14 @@ class Ingester:
         for reject in decoded.rejects:
             whole = reject.item is None
             batch.letters.append(
-                DeadLetter(message.arrival_ms, message.topic, reject.reason, reject.detail,
-                           payload=message.payload if whole else None, item=reject.item)
+                DeadLetter(
+                    message.arrival_ms,
+                    message.topic,
+                    reject.reason,
+                    reject.detail,
+                    payload=message.payload if whole else None,
+                    item=reject.item,
+                )
             )
             with self._lock:
                 self.metrics.rejected[reject.reason] += 1
@@ -194,7 +205,7 @@ class Ingester:
                     return True
             try:
                 self.spool.append(batch.lines)
-            except SpoolFull as exc:
+            except SpoolFullError as exc:
                 self.metrics.spool_full = True
                 log.error("%s: not acknowledging; the broker holds the backlog until InfluxDB returns", exc)
                 if self.stop.wait(backoff):

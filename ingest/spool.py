@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 
-class SpoolFull(Exception):
+class SpoolFullError(Exception):
     """The spool reached its size limit."""
 
 
@@ -44,12 +44,12 @@ class Spool:
         """Keep ``lines`` durably as one segment.
 
         Raises:
-            SpoolFull: keeping them would pass ``max_bytes``.
+            SpoolFullError: keeping them would pass ``max_bytes``.
         """
         data = ("\n".join(lines) + "\n").encode()
         with self._lock:
             if self._bytes + len(data) > self.max_bytes:
-                raise SpoolFull(f"spool holds {self._bytes} bytes, limit {self.max_bytes}")
+                raise SpoolFullError(f"spool holds {self._bytes} bytes, limit {self.max_bytes}")
             path = self.folder / f"{self._next:012d}.lp"
             self._next += 1
             temp = path.with_suffix(".tmp")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -58,7 +59,7 @@ class MqttTransport:
         if settings.shared_group:
             self.topic_filter = f"$share/{settings.shared_group}/{self.topic_filter}"
         client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
+            CallbackAPIVersion.VERSION2,
             client_id=settings.client_id,
             protocol=mqtt.MQTTv5,
             manual_ack=True,
@@ -68,15 +69,14 @@ class MqttTransport:
             password = settings.password.get_secret_value() if settings.password else None
             client.username_pw_set(settings.username, password)
         if settings.tls:
-            client.tls_set(ca_certs=str(settings.ca_file) if settings.ca_file else None,
-                           cert_reqs=ssl.CERT_REQUIRED)
+            client.tls_set(ca_certs=str(settings.ca_file) if settings.ca_file else None, cert_reqs=ssl.CERT_REQUIRED)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         self.client = client
 
     def _connect_properties(self) -> Properties:
-        properties = Properties(PacketTypes.CONNECT)
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call] # paho's Properties is untyped
         properties.SessionExpiryInterval = self.settings.session_expiry_s
         properties.ReceiveMaximum = self.settings.receive_maximum
         return properties
@@ -98,9 +98,7 @@ class MqttTransport:
             try:
                 self.client.connect(**args)
             except OSError as exc:
-                raise StartupError(
-                    f"MQTT broker {self.settings.host}:{self.settings.port} unreachable: {exc}"
-                ) from exc
+                raise StartupError(f"MQTT broker {self.settings.host}:{self.settings.port} unreachable: {exc}") from exc
         else:
             self.client.connect_async(**args)
         self.client.loop_start()
@@ -119,8 +117,12 @@ class MqttTransport:
         if reason.is_failure:
             log.error("MQTT broker %s:%s refused the connection: %s", self.settings.host, self.settings.port, reason)
             return
-        log.info("connected to MQTT %s:%s, subscribing to %s", self.settings.host, self.settings.port,
-                 self.topic_filter)
+        log.info(
+            "connected to MQTT %s:%s, subscribing to %s",
+            self.settings.host,
+            self.settings.port,
+            self.topic_filter,
+        )
         client.subscribe(self.topic_filter, qos=1)
         self.on_state(True)
 
@@ -129,4 +131,4 @@ class MqttTransport:
         self.on_state(False)
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
-        self.deliver(Message(message.mid, message.qos, message.topic, message.payload, int(time.time() * 1000)))
+        self.deliver(Message(message.mid, message.qos, message.topic, bytes(message.payload), int(time.time() * 1000)))

@@ -40,7 +40,7 @@ class Series:
 
 
 def quote_literal(value: str) -> str:
-    """An InfluxQL single-quoted string literal with ``\\`` and ``'`` escaped."""
+    r"""An InfluxQL single-quoted string literal with ``\`` and ``'`` escaped."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
@@ -105,8 +105,9 @@ class InfluxClient:
         message = _error_text(response)
         if response.status_code == 400:
             raise RefusedError(message)
-        raise InfluxError(f"InfluxDB write failed (HTTP {response.status_code}): {message}",
-                          status=response.status_code)
+        raise InfluxError(
+            f"InfluxDB write failed (HTTP {response.status_code}): {message}", status=response.status_code
+        )
 
     def query(self, influxql: str, *, epoch: str = "ms", method: str = "GET") -> list[Series]:
         """Run InfluxQL (build it with ``quote_literal``/``quote_ident`` only) and return its series.
@@ -123,15 +124,22 @@ class InfluxClient:
         except requests.RequestException as exc:
             raise InfluxError(f"InfluxDB at {self.base} unreachable: {type(exc).__name__}") from exc
         if response.status_code != 200:
-            raise InfluxError(f"InfluxDB query failed (HTTP {response.status_code}): {_error_text(response)}",
-                              status=response.status_code)
+            raise InfluxError(
+                f"InfluxDB query failed (HTTP {response.status_code}): {_error_text(response)}",
+                status=response.status_code,
+            )
         series: list[Series] = []
         for result in response.json().get("results", []):
             if "error" in result:
                 raise InfluxError(f"InfluxQL error: {result['error']}", retryable=False)
             for item in result.get("series", []):
                 series.append(
-                    Series(item.get("name", ""), item.get("tags", {}), item.get("columns", []), item.get("values", []))
+                    Series(
+                        item.get("name", ""),
+                        item.get("tags", {}),
+                        item.get("columns", []),
+                        item.get("values", []),
+                    )
                 )
         return series
 

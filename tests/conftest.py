@@ -57,7 +57,8 @@ def start_services(root: Path) -> tuple[LocalServices, int, int]:
     services = LocalServices(settings)
     services.start()
     for service in services.all:
-        assert service.process is not None and service.process.poll() is None, f"{service.name} is not ours"
+        assert service.process is not None, f"{service.name} is not ours"
+        assert service.process.poll() is None, f"{service.name} exited"
     return services, mqtt_port, influx_port
 
 
@@ -100,11 +101,16 @@ class Env:
         with (self.path.parent / "ingest.log").open("ab") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "floodwatch.cli", "--config", str(self.path), "ingest"],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         self.processes.append(process)
-        eventually(lambda: process.poll() is not None or self.health().get("mqtt_connected"), 30,
-                   message="ingester connected")
+        eventually(
+            lambda: process.poll() is not None or self.health().get("mqtt_connected"),
+            30,
+            message="ingester connected",
+        )
         assert process.poll() is None, self.ingest_log()
         return process
 
@@ -112,7 +118,7 @@ class Env:
         """The ingester's /health document ({} when it does not answer)."""
         url = f"http://127.0.0.1:{self.settings.ingest.metrics_port}/health"
         try:
-            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback
+            with urllib.request.urlopen(url, timeout=1) as response:
                 return dict(json.loads(response.read()))
         except urllib.error.HTTPError as exc:
             return dict(json.loads(exc.read()))
@@ -122,7 +128,7 @@ class Env:
     def metrics(self) -> str:
         """The ingester's /metrics text."""
         url = f"http://127.0.0.1:{self.settings.ingest.metrics_port}/metrics"
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(url, timeout=2) as response:
             return str(response.read().decode())
 
     def ingest_log(self) -> str:
@@ -151,12 +157,24 @@ class Env:
 def write_env(tmp_path: Path, services: LocalServices, catalogue: Path, **sections: dict[str, Any]) -> Env:
     """Settings for one test: its own database, topic prefix, client id, var_dir and metrics port."""
     n = next(_ids)
-    ingest = {"metrics_port": free_port(), "flush_interval_s": 0.1, "retry_min_s": 0.2, "retry_max_s": 2.0,
-              **sections.pop("ingest", {})}
-    mqtt = {"port": services.mosquitto.port, "topic_prefix": f"test{n}-{os.getpid()}/v1/readings",
-            "client_id": f"fw-test-{n}-{os.getpid()}", **sections.pop("mqtt", {})}
-    influx = {"url": f"http://127.0.0.1:{services.influxdb.port}", "database": f"test{n}",
-              **sections.pop("influx", {})}
+    ingest = {
+        "metrics_port": free_port(),
+        "flush_interval_s": 0.1,
+        "retry_min_s": 0.2,
+        "retry_max_s": 2.0,
+        **sections.pop("ingest", {}),
+    }
+    mqtt = {
+        "port": services.mosquitto.port,
+        "topic_prefix": f"test{n}-{os.getpid()}/v1/readings",
+        "client_id": f"fw-test-{n}-{os.getpid()}",
+        **sections.pop("mqtt", {}),
+    }
+    influx = {
+        "url": f"http://127.0.0.1:{services.influxdb.port}",
+        "database": f"test{n}",
+        **sections.pop("influx", {}),
+    }
     lines = [f'catalogue = "{catalogue}"', f'var_dir = "{tmp_path / "var"}"']
     for name, values in {"mqtt": mqtt, "influx": influx, "ingest": ingest, **sections}.items():
         lines.append(f"[{name}]")

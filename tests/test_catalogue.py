@@ -118,10 +118,7 @@ def test_import_writes_a_loadable_catalogue(tmp_path: Path) -> None:
     source.write_text("CODE,name,kind,lat,lon\n007,Seven,rain,45.1,1.2\n", encoding="utf-8")
     out = tmp_path / "out" / "mine.csv"
     assert (
-        run_cli(
-            "catalogue", "import", str(source), "--map", "id=CODE", "--attribution", "me", "--out", str(out)
-        )
-        == 0
+        run_cli("catalogue", "import", str(source), "--map", "id=CODE", "--attribution", "me", "--out", str(out)) == 0
     )
     station = load_catalogue(out)["007"]
     assert (station.name_en, station.source) == ("Seven", "me")

@@ -41,9 +41,7 @@ def by_id(stations: list[Station]) -> dict[str, Station]:
 
 @pytest.fixture(scope="module")
 def garonne() -> dict[str, Station]:
-    return by_id(
-        import_stations(GARONNE / "stations.csv", readings=GARONNE / "readings.csv.gz", demo_thresholds=True)
-    )
+    return by_id(import_stations(GARONNE / "stations.csv", readings=GARONNE / "readings.csv.gz", demo_thresholds=True))
 
 
 def test_garonne_import_has_every_station(garonne: dict[str, Station]) -> None:
@@ -172,18 +170,14 @@ def test_mapping_overrides_aliases(tmp_path: Path) -> None:
 
 def test_attribution_overrides_the_known_source(tmp_path: Path) -> None:
     """An explicit attribution replaces the dataset's own credit line; EA files get EA's by default."""
-    source = write(
-        tmp_path, "ea.csv", EA_HEADER + "L1,Hebden,level,53.7,-2.0,Calder,Aire,Hebden,m,0,1.6,3.6,,EA\n"
-    )
+    source = write(tmp_path, "ea.csv", EA_HEADER + "L1,Hebden,level,53.7,-2.0,Calder,Aire,Hebden,m,0,1.6,3.6,,EA\n")
     assert import_stations(source)[0].source == f"EA; {EA_ATTRIBUTION}"
     assert import_stations(source, attribution="mine")[0].source == "mine"
 
 
 def test_ea_datum_unit_names_the_datum(tmp_path: Path) -> None:
     """An EA level unit mAOD counts as metres and names Ordnance Datum as the station's datum."""
-    source = write(
-        tmp_path, "ea.csv", "station_id,name,kind,unit,typicalRangeHigh\nL2,Leeds,level,mAOD,24.385\n"
-    )
+    source = write(tmp_path, "ea.csv", "station_id,name,kind,unit,typicalRangeHigh\nL2,Leeds,level,mAOD,24.385\n")
     (station,) = import_stations(source)
     assert (station.warning_m, station.datum_name) == (24.385, "AOD (Ordnance Datum Newlyn)")
 
@@ -213,8 +207,7 @@ def test_demo_thresholds_skip_flat_records(tmp_path: Path) -> None:
     readings = write(
         tmp_path,
         "readings.csv",
-        READINGS_HEADER
-        + "A,Alpha,level,,,2022-01-01T00:00:00Z,1.00,m\nA,Alpha,level,,,2022-01-01T00:05:00Z,1.04,m\n",
+        READINGS_HEADER + "A,Alpha,level,,,2022-01-01T00:00:00Z,1.00,m\nA,Alpha,level,,,2022-01-01T00:05:00Z,1.04,m\n",
     )
     (station,) = import_stations(source, readings=readings, demo_thresholds=True)
     assert (station.warning_m, station.thresholds_source) == (None, "")
@@ -251,9 +244,7 @@ def test_demo_thresholds_need_readings(tmp_path: Path) -> None:
         ("id,name,kind\nA,Alpha\n", 2, None, "2 cells"),
     ],
 )
-def test_bad_source_names_line_and_column(
-    tmp_path: Path, text: str, line: int, key: str | None, message: str
-) -> None:
+def test_bad_source_names_line_and_column(tmp_path: Path, text: str, line: int, key: str | None, message: str) -> None:
     """A bad station list raises ConfigError naming the file, the 1-based line and the column."""
     source = write(tmp_path, "bad.csv", text)
     with pytest.raises(ConfigError, match=message) as caught:
@@ -306,8 +297,7 @@ def test_explicit_interval_beats_readings(tmp_path: Path) -> None:
     readings = write(
         tmp_path,
         "readings.csv",
-        READINGS_HEADER
-        + "A,Alpha,level,,,2022-01-01T00:00:00Z,1.0,m\nA,Alpha,level,,,2022-01-01T00:05:00Z,1.0,m\n",
+        READINGS_HEADER + "A,Alpha,level,,,2022-01-01T00:00:00Z,1.0,m\nA,Alpha,level,,,2022-01-01T00:05:00Z,1.0,m\n",
     )
     (station,) = import_stations(source, readings=readings)
     assert station.interval_s == 900

@@ -33,12 +33,27 @@ def test_published_reading_is_stored_with_exact_value_time_and_tags(env: Env) ->
     env.start_ingester()
     client = publisher(env)
     prefix = env.settings.mqtt.topic_prefix
-    publish_all(client, [
-        (f"{prefix}/T01", json.dumps({"time": "2022-01-11T14:15:00+08:00", "quantity": "level", "value": 430.6,
-                                      "unit": "cm"})),
-        (f"{prefix}/T01", json.dumps({"time": "2022-01-11T06:00:00Z", "quantity": "rain", "value": 0.5,
-                                      "unit": "in", "interval": "1h"})),
-    ])
+    publish_all(
+        client,
+        [
+            (
+                f"{prefix}/T01",
+                json.dumps({"time": "2022-01-11T14:15:00+08:00", "quantity": "level", "value": 430.6, "unit": "cm"}),
+            ),
+            (
+                f"{prefix}/T01",
+                json.dumps(
+                    {
+                        "time": "2022-01-11T06:00:00Z",
+                        "quantity": "rain",
+                        "value": 0.5,
+                        "unit": "in",
+                        "interval": "1h",
+                    }
+                ),
+            ),
+        ],
+    )
     eventually(lambda: env.count() == 2, message="2 points stored")
     level = env.client.query("SELECT value, flags, station FROM level")[0]
     assert level.values == [[1641881700000, 4.306, "", "T01"]]
@@ -86,22 +101,25 @@ def test_every_bad_payload_is_rejected_counted_and_kept_and_good_neighbours_stor
     # one gateway batch: good readings interleaved with bad ones
     batch: list[dict[str, object]] = []
     for index, (bad, _) in enumerate(bad_readings):
-        batch.extend([*goods[index:index + 1], bad])
-    batch.extend(goods[len(bad_readings):])
+        batch.extend([*goods[index : index + 1], bad])
+    batch.extend(goods[len(bad_readings) :])
     publish_all(client, [(topic, payload) for topic, payload, _ in bad_messages])
     publish_all(client, [(f"{prefix}/T01", json.dumps({"v": 1, "readings": batch}))])
     # a rain-only gauge does not report level
     publish_all(client, [(f"{prefix}/R1", json.dumps(good))])
 
     expected_rejects = len(bad_messages) + len(bad_readings) - 1 + 1
-    eventually(lambda: env.health().get("rejected") == expected_rejects,
-               message=f"all {expected_rejects} rejects counted: {env.health()}, {env.metrics()}")
+    eventually(
+        lambda: env.health().get("rejected") == expected_rejects,
+        message=f"all {expected_rejects} rejects counted: {env.health()}, {env.metrics()}",
+    )
     eventually(lambda: env.count("level") == len(goods), message="good readings stored")
     assert env.count("rain") == 1
     letters = DeadLetterStore(env.settings.deadletter_dir).read_all()
     reasons = sorted(letter["reason"] for letter in letters)
-    wanted = sorted([r for _, _, r in bad_messages] + [r for _, r in bad_readings if r != "ok"]
-                    + ["quantity_not_reported"])
+    wanted = sorted(
+        [r for _, _, r in bad_messages] + [r for _, r in bad_readings if r != "ok"] + ["quantity_not_reported"]
+    )
     assert reasons == wanted
     assert all(r in REASONS for r in reasons)
     assert all(letter["detail"] for letter in letters)
@@ -118,14 +136,18 @@ def test_duplicated_and_replayed_readings_are_not_doubled(env: Env) -> None:
     prefix = env.settings.mqtt.topic_prefix
     frame = stream(200, stations=4)
     singles = [
-        (f"{prefix}/{row.station_id}",
-         json.dumps({"time": row.time, "quantity": "level", "value": row.value, "unit": "m"}))
+        (
+            f"{prefix}/{row.station_id}",
+            json.dumps({"time": row.time, "quantity": "level", "value": row.value, "unit": "m"}),
+        )
         for row in frame.itertuples()
     ]
     publish_all(client, singles)
     publish_all(client, singles)
-    batch = [{"time": row.time, "quantity": "level", "value": row.value * 100, "unit": "cm"}
-             for row in frame[frame.station_id == "T00"].itertuples()]
+    batch = [
+        {"time": row.time, "quantity": "level", "value": row.value * 100, "unit": "cm"}
+        for row in frame[frame.station_id == "T00"].itertuples()
+    ]
     publish_all(client, [(f"{prefix}/T00", json.dumps({"readings": batch}))])
     eventually(lambda: env.health().get("received") == 401, message="all received")
     eventually(lambda: env.health().get("in_flight") == 0, message="all acked")

@@ -25,8 +25,14 @@ GARONNE_CATALOGUE = REPO / "config" / "catalogues" / "garonne.csv"
 
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "floodwatch.cli", *args], capture_output=True, text=True,
-                          timeout=600, cwd=cwd, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "floodwatch.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=cwd,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -37,8 +43,16 @@ def garonne_env(tmp_path: Path, services: LocalServices) -> Iterator[Env]:
 
 
 def tidy_key(frame: pd.DataFrame) -> list[tuple[str, str, str, float, str]]:
-    return sorted(zip(frame["station_id"], frame["kind"], frame["time"], frame["value"].astype(float), frame["unit"],
-                      strict=True))
+    return sorted(
+        zip(
+            frame["station_id"],
+            frame["kind"],
+            frame["time"],
+            frame["value"].astype(float),
+            frame["unit"],
+            strict=True,
+        )
+    )
 
 
 def test_garonne_slice_replays_and_exports_back_identical(garonne_env: Env) -> None:
@@ -72,7 +86,8 @@ def test_whole_garonne_event_is_stored(garonne_env: Env) -> None:
     assert health["rejected"] == 0
 
 
-NWPS_STATIONS = """station_id,name,kind,lat,lon,state,unit,action_stage,flood_stage,moderate_flood_stage,major_flood_stage
+NWPS_STATIONS = """\
+station_id,name,kind,lat,lon,state,unit,action_stage,flood_stage,moderate_flood_stage,major_flood_stage
 BXAL1,Pearl River near Bogalusa,level,30.7933,-89.8211,LA,ft,16,18,21,23
 BXAL1,Pearl River near Bogalusa,rain,30.7933,-89.8211,LA,in,,,,
 AAIT2,Williamson Creek at Manchaca Rd,level,30.2199,-97.7939,TX,ft,,13,14,18
@@ -103,8 +118,15 @@ def test_event_in_feet_and_inches_is_imported_replayed_and_exported_in_si(
     """A US-style event (ft, in/30min, level and rain under one id) goes through the CLI complete and converted."""
     frame = feet_and_inches(tmp_path / "event")
     catalogue = tmp_path / "catalogue.csv"
-    result = cli("catalogue", "import", str(tmp_path / "event" / "stations.csv"),
-                 "--readings", str(tmp_path / "event" / "readings.csv"), "--out", str(catalogue))
+    result = cli(
+        "catalogue",
+        "import",
+        str(tmp_path / "event" / "stations.csv"),
+        "--readings",
+        str(tmp_path / "event" / "readings.csv"),
+        "--out",
+        str(catalogue),
+    )
     assert result.returncode == 0, result.stderr
     bogalusa = load_catalogue(catalogue)["BXAL1"]
     assert bogalusa.quantities == ("level", "rain")
@@ -122,8 +144,9 @@ def test_event_in_feet_and_inches_is_imported_replayed_and_exported_in_si(
         env.stop_processes()
     exported = pd.read_csv(out, dtype={"time": str})
     expected = frame.copy()
-    expected["value"] = [round(v * (0.3048 if u == "ft" else 25.4), 6) for v, u in zip(frame.value, frame.unit,
-                                                                                      strict=True)]
+    expected["value"] = [
+        round(v * (0.3048 if u == "ft" else 25.4), 6) for v, u in zip(frame.value, frame.unit, strict=True)
+    ]
     expected["unit"] = ["m" if u == "ft" else "mm/30min" for u in frame.unit]
     assert tidy_key(exported) == tidy_key(expected)
 
@@ -132,12 +155,22 @@ def test_event_in_feet_and_inches_is_imported_replayed_and_exported_in_si(
     ("content", "message"),
     [
         ("station_id,kind,time,value\nA,level,2022-01-01T00:00:00Z,1\n", ":1: missing column(s) unit"),
-        ("station_id,kind,time,value,unit\nA,level,2022-01-01T00:00:00Z,1,m\nA,level,2022-01-01T00:15:00Z,1,yd\n",
-         ":3: unit 'yd' is not a level unit"),
-        ("station_id,kind,time,value,unit\nA,level,2022-01-01T00:00:00Z,1,m\nA,level,soon,1,m\n",
-         ":3: time is not ISO 8601"),
-        ("station_id,kind,time,value,unit\nA,rain,2022-01-01T00:00:00Z,1,mm\n", "needs its accumulation interval"),
-        ("station_id,kind,time,value,unit\nA,level,2022-01-01T00:00:00Z,high,m\n", ":2: value is not a number"),
+        (
+            "station_id,kind,time,value,unit\nA,level,2022-01-01T00:00:00Z,1,m\nA,level,2022-01-01T00:15:00Z,1,yd\n",
+            ":3: unit 'yd' is not a level unit",
+        ),
+        (
+            "station_id,kind,time,value,unit\nA,level,2022-01-01T00:00:00Z,1,m\nA,level,soon,1,m\n",
+            ":3: time is not ISO 8601",
+        ),
+        (
+            "station_id,kind,time,value,unit\nA,rain,2022-01-01T00:00:00Z,1,mm\n",
+            "needs its accumulation interval",
+        ),
+        (
+            "station_id,kind,time,value,unit\nA,level,2022-01-01T00:00:00Z,high,m\n",
+            ":2: value is not a number",
+        ),
     ],
 )
 def test_replay_of_a_bad_file_says_where_and_exits_non_zero(tmp_path: Path, content: str, message: str) -> None:
