@@ -21,7 +21,7 @@ from config.units import Quantity
 VERSION: Final = 1
 DEFAULT_PREFIX: Final = "floodwatch/v1/readings"
 #: a station id is safe in an MQTT topic, an InfluxDB tag and an InfluxQL string literal
-STATION_ID: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")
+STATION_ID: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}\Z")
 #: measurement names in InfluxDB, one per quantity
 MEASUREMENT: Final[dict[str, str]] = {"level": "level", "rain": "rain"}
 

@@ -128,6 +128,12 @@ class IngestSettings(_Strict):
     metrics_port: Port = Field(9108, description="Port of the /metrics endpoint; 0 turns it off.")
     log_interval_s: Positive = Field(60.0, description="How often the counters are logged.")
 
+    @field_validator("oldest", mode="after")
+    @classmethod
+    def _utc_unless_zoned(cls, value: datetime) -> datetime:
+        # a TOML local date or date-time must not depend on the host's zone
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
 
 class ServicesSettings(_Strict):
     """The local Mosquitto and InfluxDB that ``floodwatch services`` runs (not used for remote ones)."""
@@ -205,6 +211,11 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
                 path=path,
                 hint="check the path given to --config",
             ) from exc
+        except UnicodeDecodeError as exc:
+            line = path.read_bytes()[: exc.start].count(b"\n") + 1
+            raise ConfigError(
+                "not UTF-8 text", path=path, line=line, hint="save the file as UTF-8 (TOML requires it)"
+            ) from exc
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -215,8 +226,9 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         _reject_secrets_in_file(data, path, text)
         _resolve_paths(data, path.parent)
     for (section, key), var in SECRET_ENV.items():
-        if env.get(var):
-            data.setdefault(section, {})[key] = env[var]
+        # a section that is not a table is reported by the validation below, at its line
+        if env.get(var) and isinstance(data.setdefault(section, {}), dict):
+            data[section][key] = env[var]
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
@@ -280,6 +292,8 @@ def _key_line(text: str, loc: list[str]) -> int | None:
         header = re.match(r"^\[([^\]]+)\]", stripped)
         if header:
             current = header.group(1).strip()
+            if section is None and current == key:
+                return number  # an unknown or misplaced section: its header
             if current == section:
                 section_line = number
             continue

@@ -46,13 +46,14 @@ class DeadLetterStore:
         by_day: dict[str, list[str]] = {}
         for letter in letters:
             day = datetime.fromtimestamp(letter.arrival_ms / 1000, UTC).strftime("%Y-%m-%d")
-            by_day.setdefault(day, []).append(json.dumps(_record(letter), ensure_ascii=False))
+            by_day.setdefault(day, []).append(json.dumps(_record(letter), ensure_ascii=False, allow_nan=False))
         with self._lock:
             for day, lines in by_day.items():
                 self._append_day(day, lines)
 
     def _append_day(self, day: str, lines: list[str]) -> None:
-        with (self.folder / f"{day}.jsonl").open("a", encoding="utf-8") as handle:
+        # backslashreplace: a lone surrogate (JSON "\\ud800" in a payload) becomes the JSON escape it came from
+        with (self.folder / f"{day}.jsonl").open("a", encoding="utf-8", errors="backslashreplace") as handle:
             handle.write("\n".join(lines) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
@@ -80,7 +81,8 @@ def _record(letter: DeadLetter) -> dict[str, Any]:
     if letter.payload is not None:
         head = letter.payload[:KEEP_BYTES]
         try:
-            record["payload"] = head.decode("utf-8")
+            # a cut inside a multi-byte character must not turn the whole text into base64
+            record["payload"] = head.decode("utf-8") if len(head) == len(letter.payload) else _utf8_head(head)
         except UnicodeDecodeError:
             record["payload_base64"] = base64.b64encode(head).decode("ascii")
         if len(letter.payload) > KEEP_BYTES:
@@ -88,9 +90,19 @@ def _record(letter: DeadLetter) -> dict[str, Any]:
     return record
 
 
+def _utf8_head(head: bytes) -> str:
+    """Decode a UTF-8 prefix cut at an arbitrary byte, dropping at most one partial character."""
+    for trim in range(4):
+        try:
+            return head[: len(head) - trim].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+    raise UnicodeDecodeError("utf-8", head, 0, len(head), "not UTF-8")
+
+
 def _jsonable(item: Any) -> Any:
     try:
-        json.dumps(item, allow_nan=True)
+        json.dumps(item, allow_nan=False)
     except (TypeError, ValueError, RecursionError):
         return repr(item)[:KEEP_BYTES]
     return item

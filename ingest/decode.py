@@ -109,12 +109,14 @@ def _envelope(
     if len(payload) > limits.max_payload_bytes:
         raise _RejectError("too_large", f"{len(payload)} bytes > {limits.max_payload_bytes}")
     try:
-        body = json.loads(payload)
+        # decode first: json.loads(bytes) would also take UTF-16 and UTF-32, which the contract does not
+        body = json.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise _RejectError("bad_json", str(exc)[:200]) from None
     if not isinstance(body, dict):
         raise _RejectError("bad_shape", f"expected a JSON object, got {type(body).__name__}")
-    if body.get("v", VERSION) != VERSION:
+    version = body.get("v", VERSION)
+    if type(version) is not int or version != VERSION:  # True and 1.0 equal 1 in Python, not in the contract
         raise _RejectError("bad_version", f"contract version {body.get('v')!r} is not {VERSION}")
     named = body.get("station", station_id)
     if named != station_id:
@@ -154,6 +156,8 @@ def _reading(item: Any, station: Station, limits: Limits, arrival_ms: int) -> Re
         si_value = to_si(quantity, number, unit if isinstance(unit, str) else repr(unit))
     except UnitError as exc:
         raise _RejectError("bad_unit", str(exc)) from None
+    if not math.isfinite(si_value):
+        raise _RejectError("not_a_number", f"value {value!r} {unit} is out of range once converted")
     time_ms = _time_ms(item["time"], limits, arrival_ms)
     interval_s = _interval(quantity, item.get("interval"))
     if quantity == "rain" and si_value < 0:

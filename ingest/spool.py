@@ -63,7 +63,7 @@ class Spool:
 
     def read(self, segment: Path) -> list[str]:
         """The lines of one segment."""
-        return segment.read_text().splitlines()
+        return segment.read_text(encoding="utf-8").splitlines()
 
     def remove(self, segment: Path) -> None:
         """Forget a segment that InfluxDB now holds."""
