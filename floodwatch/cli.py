@@ -24,6 +24,7 @@ COMMANDS = (
     "floodwatch.catalogue_cmd",
     "floodwatch.dashboard_cmd",
     "floodwatch.up",
+    "floodwatch.settings_cmd",
 )
 
 EPILOG = """\
