@@ -212,9 +212,11 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
                 hint="check the path given to --config",
             ) from exc
         except UnicodeDecodeError as exc:
-            line = path.read_bytes()[: exc.start].count(b"\n") + 1
             raise ConfigError(
-                "not UTF-8 text", path=path, line=line, hint="save the file as UTF-8 (TOML requires it)"
+                "not UTF-8 text",
+                path=path,
+                line=path.read_bytes()[: exc.start].count(b"\n") + 1,
+                hint="save the file as UTF-8 (TOML requires it)",
             ) from exc
         try:
             data = tomllib.loads(text)

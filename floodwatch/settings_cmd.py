@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ def _show(value: Any) -> str:
         return "(none)"
     if isinstance(value, Path) and value.is_relative_to(PACKAGE_DIR.parent):
         return json.dumps(str(value.relative_to(PACKAGE_DIR.parent)))
-    if hasattr(value, "isoformat"):
+    if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
     return json.dumps(value if isinstance(value, bool | int | float) else str(value), ensure_ascii=False)
 
