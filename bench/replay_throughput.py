@@ -34,8 +34,11 @@ def proc_stats(pid: int) -> tuple[float, int]:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     cpu = (int(fields[11]) + int(fields[12])) / ticks
-    peak = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-                if line.startswith("VmHWM:"))
+    peak = next(
+        int(line.split()[1])
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if line.startswith("VmHWM:")
+    )
     return cpu, peak * 1024
 
 
@@ -50,7 +53,7 @@ def main() -> int:
     metrics_port = free_port()
     config.write_text(
         f'var_dir = "{root / "var"}"\ncatalogue = "{REPO / "config" / "catalogues" / "garonne.csv"}"\n'
-        f"[mqtt]\nport = {free_port()}\n[influx]\nurl = \"http://127.0.0.1:{free_port()}\"\n"
+        f'[mqtt]\nport = {free_port()}\n[influx]\nurl = "http://127.0.0.1:{free_port()}"\n'
         f"[services]\ninflux_rpc_port = {free_port()}\n[ingest]\nmetrics_port = {metrics_port}\n"
     )
     settings = load_settings(config)
@@ -66,8 +69,12 @@ def main() -> int:
             client.query(f'DROP DATABASE "{settings.influx.database}"', method="POST")
             client.create_database()
             started = time.monotonic()
-            out = subprocess.run([*floodwatch, "replay", str(args.dataset), "--speed", "max", "--no-progress"],
-                                 capture_output=True, text=True, check=True).stdout
+            out = subprocess.run(
+                [*floodwatch, "replay", str(args.dataset), "--speed", "max", "--no-progress"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
             published = time.monotonic() - started
             while True:
                 series = client.query("SELECT count(value) FROM level, rain")
@@ -78,8 +85,10 @@ def main() -> int:
             total = time.monotonic() - started
             publish_rates.append(expected / published)
             e2e_rates.append(expected / total)
-            print(f"run {run + 1}: {out.strip()} | all {stored} stored after {total:.1f} s "
-                  f"({expected / total:,.0f} readings/s end to end)")
+            print(
+                f"run {run + 1}: {out.strip()} | all {stored} stored after {total:.1f} s "
+                f"({expected / total:,.0f} readings/s end to end)"
+            )
         cpu, peak = proc_stats(ingester.pid)
     finally:
         ingester.terminate()
