@@ -24,8 +24,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from config.settings import load_settings  # noqa: E402
+from config.tidy import find_readings, read_readings  # noqa: E402
 from floodwatch.services import LocalServices, free_port  # noqa: E402
-from floodwatch.tidy import find_readings, read_readings  # noqa: E402
 from store.influx import InfluxClient  # noqa: E402
 
 

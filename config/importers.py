@@ -43,9 +43,10 @@ from typing import Final
 
 import pandas as pd
 
+from config import tidy
 from config.catalogue import COLUMNS, LEVEL_COLUMNS, Station, parse_row
 from config.errors import ConfigError
-from config.units import STORED_DECIMALS, UnitError, parse_interval, parse_tidy_unit, to_si
+from config.units import UnitError, parse_interval, parse_tidy_unit, to_si
 
 #: canonical column -> lower-case source column names, best first
 ALIASES: Final[dict[str, tuple[str, ...]]] = {
@@ -560,112 +561,47 @@ def _merge_drafts(known: Draft, other: Draft, columns: Mapping[str, Column]) -> 
 
 
 def read_readings(path: Path) -> dict[str, Record]:
-    """Summarise a tidy readings CSV (plain or gzipped) per station.
+    """Summarise a tidy readings CSV (plain or gzipped, read by ``config.tidy``) per station.
 
     Raises:
         ConfigError: unreadable file, missing column, or a bad kind, unit, time or value (with its line).
     """
-    frame = _load_readings(path)
-    frame["_line"] = frame.index + 2  # header is line 1; tidy readings have no multi-line cells
-    levels = _level_metres(frame, path)
-    frame["_time"] = pd.to_datetime(frame["time"], utc=True, format="ISO8601", errors="coerce")
-    _check_parsed(frame, "time", frame["_time"].isna(), path)
-    _check_parsed(frame, "value", pd.to_numeric(frame["value"], errors="coerce").isna(), path)
-    records: dict[str, Record] = {}
-    for station_id, rows in frame.groupby("station_id", sort=False):
-        records[str(station_id)] = _record(rows, levels)
-    return records
+    frame = tidy.read_readings(path)
+    return {str(station): _record(rows) for station, rows in frame.groupby("station_id", sort=False)}
 
 
-def _load_readings(path: Path) -> pd.DataFrame:
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, compression="infer")
-    except (OSError, ValueError, UnicodeDecodeError, EOFError) as exc:
-        raise ConfigError(
-            f"cannot read the readings ({exc})", path=path, hint="give a tidy readings CSV (.csv or .csv.gz)"
-        ) from exc
-    missing = [c for c in READINGS_COLUMNS if c not in frame.columns]
-    if missing:
-        raise ConfigError(
-            f"no {', '.join(missing)} column",
-            path=path,
-            line=1,
-            key=missing[0],
-            hint="tidy readings have station_id,station_name,kind,lat,lon,time,value,unit",
-        )
-    for optional in ("station_name", "lat", "lon"):
-        if optional not in frame.columns:
-            frame[optional] = ""
-    frame = frame[frame["station_id"].str.strip() != ""]
-    return frame[frame["value"].str.strip().str.lower().map(lambda v: v not in MISSING)].copy()
-
-
-def _level_metres(frame: pd.DataFrame, path: Path) -> pd.Series:
-    """The level values in metres (indexed like ``frame``), after checking every kind/unit pair."""
-    parsed: dict[tuple[str, str], tuple[str, str, int | None]] = {}
-    for (kind, unit), rows in frame.groupby(["kind", "unit"], sort=False):
-        try:
-            parsed[(str(kind), str(unit))] = parse_tidy_unit(str(kind), str(unit))
-        except UnitError as exc:
-            raise ConfigError(
-                str(exc),
-                path=path,
-                line=int(rows["_line"].iloc[0]),
-                key="unit" if str(kind) in ("level", "rain") else "kind",
-                hint="kind is level or rain; units like m, cm, ft, mm/15min, mm/day",
-            ) from exc
-    factors = {u: to_si("level", 1.0, u) for (_, u), (q, _, _) in parsed.items() if q == "level"}
-    is_level = frame["kind"] == "level"
-    values = pd.to_numeric(frame.loc[is_level, "value"], errors="coerce")
-    return (values * frame.loc[is_level, "unit"].map(factors)).round(STORED_DECIMALS)
-
-
-def _check_parsed(frame: pd.DataFrame, column: str, bad: pd.Series, path: Path) -> None:
-    """Report the first cell of ``column`` that did not parse (``bad`` marks them)."""
-    if bad.any():
-        first = frame[bad].iloc[0]
-        raise ConfigError(
-            f"{first[column]!r} is not a valid {column}",
-            path=path,
-            line=int(first["_line"]),
-            key=column,
-            hint="time is ISO 8601, in UTC or with its zone (2022-01-11T06:15:00Z); value is a number",
-        )
-
-
-def _record(rows: pd.DataFrame, levels: pd.Series) -> Record:
-    record = Record(line=int(rows["_line"].iloc[0]))
+def _record(rows: pd.DataFrame) -> Record:
+    record = Record(line=int(rows["line"].min()))
     record.name = _first_text(rows["station_name"])
-    located = rows[(rows["lat"].str.strip() != "") & (rows["lon"].str.strip() != "")]
+    located = rows[(rows["lat"] != "") & (rows["lon"] != "")]
     if len(located):
-        record.lat, record.lon = located["lat"].iloc[0].strip(), located["lon"].iloc[0].strip()
-    # kinds are checked: exactly "level" or "rain", the quantity names
+        record.lat, record.lon = str(located["lat"].iloc[0]), str(located["lon"].iloc[0])
     for quantity, group in rows.groupby("kind", sort=False):
         record.quantities.add(str(quantity))
         interval = _interval_of(group)
         if interval is not None:
             record.intervals.add(interval)
         if quantity == "level":
-            series = pd.Series(levels.loc[group.index].to_numpy(), index=group["_time"].to_numpy())
-            record.level = series.dropna()
+            metres = [to_si("level", v, u) for v, u in zip(group["value"], group["unit"], strict=True)]
+            times = pd.to_datetime(group["time_ms"], unit="ms", utc=True)
+            record.level = pd.Series(metres, index=times.to_numpy())
     return record
 
 
 def _first_text(values: pd.Series) -> str:
-    texts = values.str.strip()
-    texts = texts[texts != ""]
+    texts = values[values != ""]
     return str(texts.iloc[0]) if len(texts) else ""
 
 
 def _interval_of(group: pd.DataFrame) -> int | None:
     """Rain: the interval of its unit; level: the median spacing of the timestamps (1 s .. 1 day)."""
     if group["kind"].iloc[0] == "rain":
-        return parse_tidy_unit("rain", str(group["unit"].iloc[0]))[2]
-    times = group["_time"].drop_duplicates().sort_values()
+        return int(group["interval_s"].iloc[0])
+    times = group["time_ms"].drop_duplicates().sort_values()
     if len(times) < 2:
         return None
-    median = pd.Timedelta(times.diff().dropna().median()).total_seconds()
-    return int(min(max(round(median), 1), 86400))
+    median_s = float(times.diff().dropna().median()) / 1000
+    return int(min(max(round(median_s), 1), 86400))
 
 
 def _merge_readings(drafts: dict[str, Draft], records: Mapping[str, Record], path: Path) -> None:

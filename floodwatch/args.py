@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 from config.settings import CONFIG_ENV, Settings, load_settings
+from floodwatch.errors import UserError
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -17,3 +19,18 @@ def settings_from(args: argparse.Namespace) -> Settings:
     if not getattr(args, "verbose", False):
         logging.getLogger().setLevel(settings.log_level)
     return settings
+
+
+def parse_time(text: str) -> int:
+    """Epoch milliseconds from an ISO 8601 time (UTC when it has no zone) or a date.
+
+    Raises:
+        UserError: not a time.
+    """
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise UserError(f"{text!r} is not a time; use ISO 8601 like 2022-01-10 or 2022-01-10T18:00:00Z") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return round(moment.timestamp() * 1000)

@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except ConfigError as exc:
-        print(f"floodwatch: configuration error: {exc}", file=sys.stderr)
+        print(f"floodwatch: {exc}", file=sys.stderr)
         return 2
     except UserError as exc:
         print(f"floodwatch: {exc}", file=sys.stderr)

@@ -16,10 +16,10 @@ from tqdm import tqdm
 
 from config.catalogue import Catalogue, load_catalogue
 from config.contract import MEASUREMENT, STATION_ID
+from config.tidy import COLUMNS, format_time
 from config.units import STORED_UNIT, format_interval
-from floodwatch.args import settings_from
+from floodwatch.args import parse_time, settings_from
 from floodwatch.errors import UserError
-from floodwatch.tidy import COLUMNS, format_time, parse_time
 from store.influx import InfluxClient, InfluxError, quote_literal
 
 WINDOW_MS = 7 * 86400 * 1000

@@ -27,10 +27,10 @@ from tqdm import tqdm
 
 from config.contract import station_topic
 from config.settings import MqttSettings
+from config.tidy import find_readings, format_time, read_readings
 from config.units import format_interval
-from floodwatch.args import settings_from
+from floodwatch.args import parse_time, settings_from
 from floodwatch.errors import UserError
-from floodwatch.tidy import find_readings, format_time, parse_time, read_readings
 
 log = logging.getLogger(__name__)
 

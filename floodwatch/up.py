@@ -20,10 +20,10 @@ from pathlib import Path
 from types import FrameType
 
 from config.settings import Settings
-from floodwatch.args import settings_from
+from config.tidy import format_time
+from floodwatch.args import parse_time, settings_from
 from floodwatch.errors import UserError
 from floodwatch.services import LocalServices
-from floodwatch.tidy import format_time, parse_time
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "data" / "garonne-jan2022"

@@ -1,10 +1,10 @@
-"""Synthetic reading streams in the shape ``floodwatch.tidy.read_readings`` returns."""
+"""Synthetic reading streams in the shape ``config.tidy.read_readings`` returns."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from floodwatch.tidy import format_time
+from config.tidy import format_time
 
 BASE_MS = 1_700_000_000_000 - 1_700_000_000_000 % 3_600_000  # 2023-11-14T22:00Z, a whole hour
 

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 from config.catalogue import load_catalogue
+from config.tidy import read_readings
 from floodwatch.export import export
 from floodwatch.replay import replay, select
 from floodwatch.services import LocalServices
-from floodwatch.tidy import read_readings
 from tests.conftest import REPO, Env, eventually, write_env
 
 pytestmark = pytest.mark.services
@@ -154,14 +154,14 @@ def test_event_in_feet_and_inches_is_imported_replayed_and_exported_in_si(
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("station_id,kind,time,value\nA,level,2022-01-01T00:00:00Z,1\n", ":1: missing column(s) unit"),
+        ("station_id,kind,time,value\nA,level,2022-01-01T00:00:00Z,1\n", ":1: unit: missing column(s) unit"),
         (
             "station_id,kind,time,value,unit\nA,level,2022-01-01T00:00:00Z,1,m\nA,level,2022-01-01T00:15:00Z,1,yd\n",
-            ":3: unit 'yd' is not a level unit",
+            ":3: unit: unit 'yd' is not a level unit",
         ),
         (
             "station_id,kind,time,value,unit\nA,level,2022-01-01T00:00:00Z,1,m\nA,level,soon,1,m\n",
-            ":3: time is not ISO 8601",
+            ":3: time: time is not ISO 8601",
         ),
         (
             "station_id,kind,time,value,unit\nA,rain,2022-01-01T00:00:00Z,1,mm\n",
@@ -169,7 +169,7 @@ def test_event_in_feet_and_inches_is_imported_replayed_and_exported_in_si(
         ),
         (
             "station_id,kind,time,value,unit\nA,level,2022-01-01T00:00:00Z,high,m\n",
-            ":2: value is not a number",
+            ":2: value: value is not a number",
         ),
     ],
 )
