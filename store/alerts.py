@@ -1,0 +1,203 @@
+"""The alert schema in InfluxDB, shared by the engine (writes), the CLI and the dashboard (read, ack).
+
+Three measurements, all tagged by what identifies them so that re-evaluating the same readings
+writes the same points again (idempotent):
+
+- ``alert_state``: the state machine of each (station, rule) after every transition, at the event
+  time of the reading that caused it. Tags ``station``, ``rule``; fields ``state`` (ok, pending,
+  firing, recovering), ``level``, ``alert_id``, ``since_ms`` (condition active since), ``fired_ms``,
+  ``below_since_ms``, ``value``, ``threshold``, ``reason``. The last point per (station, rule) is the
+  current state; the engine rebuilds itself from it after a restart.
+- ``alert_event``: what a duty officer sees happen: ``raised``, ``level_changed``, ``resolved``
+  (event time) and ``escalated`` (wall time). Tags ``station``, ``rule``, ``event``; fields
+  ``alert_id``, ``level``, ``value``, ``threshold``, ``reason``, ``muted`` (inhibited: recorded, not
+  notified), ``arrival_ms``.
+- ``alert_action``: what people did: ``acknowledged`` (and later notes), at wall time. Tags
+  ``action``; fields ``alert_id``, ``station``, ``by``, ``note``.
+
+Levels: ``blue`` < ``yellow`` < ``orange`` < ``red`` (SL 758-2018), plus the housekeeping levels
+``stale`` and ``suspect``. An alert id is ``station/rule/fired_ms``: the same data give the same id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from store.influx import InfluxClient, quote_literal
+
+COLOURS: Final = ("blue", "yellow", "orange", "red")
+HOUSEKEEPING: Final = ("stale", "suspect")
+#: order for sorting: red first
+RANK: Final[dict[str, int]] = {"red": 4, "orange": 3, "yellow": 2, "blue": 1, "stale": 0, "suspect": 0, "": -1}
+STATE: Final = "alert_state"
+EVENT: Final = "alert_event"
+ACTION: Final = "alert_action"
+
+
+def alert_id(station: str, rule: str, fired_ms: int) -> str:
+    """The stable id of the alert that fired at ``fired_ms``."""
+    return f"{station}/{rule}/{fired_ms}"
+
+
+def _string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _tag(value: str) -> str:
+    return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+
+
+def _num(value: float) -> str:
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def line(measurement: str, tags: dict[str, str], fields: dict[str, Any], time_ms: int) -> str:
+    """One line of line protocol (floats always as floats, booleans, escaped strings; None skipped)."""
+    tag_text = "".join(f",{k}={_tag(v)}" for k, v in sorted(tags.items()))
+    parts = []
+    for key, value in sorted(fields.items()):
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            parts.append(f"{key}={'true' if value else 'false'}")
+        elif isinstance(value, int | float):
+            parts.append(f"{key}={_num(value)}")
+        else:
+            parts.append(f"{key}={_string(str(value))}")
+    return f"{measurement}{tag_text} {','.join(parts)} {time_ms}"
+
+
+@dataclass
+class Alert:
+    """One alert as a duty officer sees it, assembled from its events and actions."""
+
+    id: str
+    station: str
+    rule: str
+    level: str
+    state: str  # firing or resolved
+    raised_ms: int
+    value: float | None
+    threshold: float | None
+    reason: str
+    muted: bool = False
+    resolved_ms: int | None = None
+    acknowledged_ms: int | None = None
+    acknowledged_by: str = ""
+    note: str = ""
+    escalated_ms: int | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """The CLI's and the API's JSON form."""
+        return {
+            "id": self.id,
+            "station": self.station,
+            "rule": self.rule,
+            "level": self.level,
+            "state": self.state,
+            "raised": self.raised_ms,
+            "acknowledged": self.acknowledged_ms,
+            "acknowledged_by": self.acknowledged_by or None,
+            "note": self.note or None,
+            "escalated": self.escalated_ms,
+            "resolved": self.resolved_ms,
+            "value": self.value,
+            "threshold": self.threshold,
+            "reason": self.reason,
+            "muted": self.muted,
+        }
+
+
+def _rows(client: InfluxClient, query: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for series in client.query(query):
+        for values in series.values:
+            row = dict(zip(series.columns, values, strict=True))
+            row.update(series.tags)
+            rows.append(row)
+    return rows
+
+
+def list_alerts(
+    client: InfluxClient, *, since_ms: int = 0, station: str | None = None, active_only: bool = False
+) -> list[Alert]:
+    """Alerts raised since ``since_ms`` (and, with ``active_only``, every one still firing), newest first.
+
+    ``station`` must be a validated catalogue id (it is quoted, never interpolated raw).
+    """
+    where = f" AND station = {quote_literal(station)}" if station else ""
+    events = _rows(client, f"SELECT * FROM {EVENT} WHERE time >= 0{where}")
+    actions = _rows(client, f"SELECT * FROM {ACTION} WHERE time >= 0{where}")
+    alerts: dict[str, Alert] = {}
+    for row in sorted(events, key=lambda r: (r["time"], r["event"] != "raised")):
+        ident = row["alert_id"]
+        if row["event"] == "raised":
+            alerts[ident] = Alert(
+                ident,
+                row["station"],
+                row["rule"],
+                row["level"],
+                "firing",
+                int(row["time"]),
+                row.get("value"),
+                row.get("threshold"),
+                row.get("reason") or "",
+                bool(row.get("muted")),
+            )
+        alert = alerts.get(ident)
+        if alert is None:
+            continue
+        alert.history.append({"time": int(row["time"]), "event": row["event"], "level": row.get("level")})
+        if row["event"] == "level_changed":
+            alert.level, alert.value, alert.threshold = row["level"], row.get("value"), row.get("threshold")
+            alert.reason = row.get("reason") or alert.reason
+        elif row["event"] == "resolved":
+            alert.state, alert.resolved_ms = "resolved", int(row["time"])
+        elif row["event"] == "escalated":
+            alert.escalated_ms = alert.escalated_ms or int(row["time"])
+    for row in sorted(actions, key=lambda r: r["time"]):
+        alert = alerts.get(row["alert_id"])
+        if alert is not None and row["action"] == "acknowledged" and alert.acknowledged_ms is None:
+            alert.acknowledged_ms, alert.acknowledged_by = int(row["time"]), row.get("by") or ""
+            alert.note = row.get("note") or ""
+    chosen = [
+        a
+        for a in alerts.values()
+        if (a.state == "firing" if active_only else (a.raised_ms >= since_ms or a.state == "firing"))
+    ]
+    return sorted(chosen, key=lambda a: (-RANK.get(a.level, 0), -a.raised_ms))
+
+
+def acknowledge_line(alert: Alert, by: str, note: str, now_ms: int) -> str:
+    """The ``alert_action`` point recording an acknowledgement."""
+    return line(
+        ACTION,
+        {"action": "acknowledged"},
+        {"alert_id": alert.id, "station": alert.station, "by": by, "note": note},
+        now_ms,
+    )
+
+
+@dataclass(frozen=True)
+class StationState:
+    """The current alert state of one station: its highest active level and its active rules."""
+
+    station: str
+    level: str
+    rules: dict[str, str]
+
+
+def current_states(client: InfluxClient) -> dict[str, StationState]:
+    """Per station, the highest level among its (station, rule) states that are firing or recovering."""
+    rows = _rows(client, f"SELECT last(state) AS state, last(level) AS level FROM {STATE} GROUP BY station, rule")
+    found: dict[str, dict[str, str]] = {}
+    for row in rows:
+        if row["state"] in ("firing", "recovering"):
+            found.setdefault(row["station"], {})[row["rule"]] = row["level"]
+    return {
+        station: StationState(station, max(rules.values(), key=lambda lv: RANK.get(lv, 0)), rules)
+        for station, rules in found.items()
+    }
