@@ -149,6 +149,77 @@ class ServicesSettings(_Strict):
     start_timeout_s: Positive = Field(30.0, description="How long to wait for a service to answer.")
 
 
+class RainRule(_Strict):
+    """One rolling-window rain threshold: ``mm`` or more within ``window_h`` hours raises ``level``."""
+
+    window_h: Annotated[int, Field(ge=1, le=72)] = Field(description="Window length in hours.")
+    mm: Annotated[float, Field(gt=0)] = Field(description="Rain amount in the window, millimetres.")
+    level: Literal["blue", "yellow", "orange", "red"] = Field(description="Warning level raised.")
+
+
+#: China Meteorological Administration rainstorm signals (DESIGN.md §4)
+CMA_RAIN_RULES = (
+    RainRule(window_h=12, mm=50, level="blue"),
+    RainRule(window_h=6, mm=50, level="yellow"),
+    RainRule(window_h=3, mm=50, level="orange"),
+    RainRule(window_h=3, mm=100, level="red"),
+)
+
+
+class Channel(_Strict):
+    """A notification channel: a webhook (JSON POST) or e-mail (SMTP), in one escalation group."""
+
+    kind: Literal["webhook", "email"] = Field(description="webhook or email.")
+    group: str = Field("duty", min_length=1, description="duty: every alert; escalation: escalated ones.")
+    language: Literal["zh", "en"] = Field("zh", description="Language of the messages.")
+    url: str = Field("", description="Webhook URL (kind webhook).")
+    smtp_host: str = Field("", description="SMTP server (kind email).")
+    smtp_port: Port = Field(25, description="SMTP port (kind email).")
+    sender: str = Field("", description="From address (kind email).")
+    to: list[str] = Field(default_factory=list, description="Recipients (kind email).")
+
+
+class AlertSettings(_Strict):
+    """The alert engine (DESIGN.md §4): rules, hysteresis, escalation and notification channels."""
+
+    enabled: bool = Field(True, description="Evaluate alerts in the ingester.")
+    blue_margin_m: float = Field(0.5, ge=0, description="Blue when the level is this close below the warning stage.")
+    pending_s: int = Field(0, ge=0, description="How long a condition must hold before it fires.")
+    hold_s: int = Field(900, ge=0, description="How long the value must stay below threshold - deadband to resolve.")
+    level_deadband_m: float = Field(0.05, ge=0, description="Hysteresis of level thresholds, metres.")
+    rain_deadband_mm: float = Field(5.0, ge=0, description="Hysteresis of rain-window thresholds, millimetres.")
+    rain_rules: list[RainRule] = Field(
+        default_factory=lambda: list(CMA_RAIN_RULES),
+        description="Rolling-window rain rules for every rain gauge (default: the CMA rainstorm signals).",
+    )
+    critical_rain: Path | None = Field(
+        None, description="CSV of per-station critical rainfall (station,window_h,blue,yellow,orange,red), mm."
+    )
+    rate_m_per_h: float = Field(0.3, gt=0, description="Rate of rise that raises an alert, m/h.")
+    rate_window_s: int = Field(3600, ge=300, description="Window over which the rate of rise is measured.")
+    rate_level: Literal["blue", "yellow", "orange", "red"] = Field("blue", description="Level of a fast rise.")
+    forecast_horizon_s: int = Field(
+        3600, ge=0, description="Blue when the recent trend reaches the warning stage within this; 0 = off."
+    )
+    stale_max_age_h: float = Field(
+        72.0, gt=0, description="Silent longer than this: the station is offline, not a new stale alert."
+    )
+    flat_line_s: int = Field(6 * 3600, ge=0, description="A level unchanged this long is flagged suspect; 0 = off.")
+    history_h: int = Field(26, ge=25, le=24 * 14, description="Readings kept per station for windows and late data.")
+    escalate_after_s: int = Field(
+        900, ge=0, description="An alert not acknowledged within this is escalated; 0 = never."
+    )
+    tick_s: float = Field(10.0, gt=0, description="How often stale stations and escalations are checked.")
+    state_topic: str = Field(
+        "floodwatch/v1/alerts", min_length=1, description="Retained MQTT topic prefix of each station's alert state."
+    )
+    channels: list[Channel] = Field(default_factory=list, description="Notification channels.")
+    notify_max_age_h: float = Field(
+        24.0, gt=0, description="Events older than this (event time) are recorded, not notified (replays, backfill)."
+    )
+    webhook_retries: int = Field(5, ge=0, description="Retries of a failed webhook delivery, with backoff.")
+
+
 class DashboardSettings(_Strict):
     """The Dash web app."""
 
@@ -169,6 +240,7 @@ class Settings(_Strict):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     services: ServicesSettings = Field(default_factory=ServicesSettings)
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     @field_validator("timezone")
     @classmethod
@@ -250,9 +322,10 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     for key in ("catalogue", "var_dir"):
         if isinstance(data.get(key), str):
             data[key] = str(base / data[key])
-    mqtt = data.get("mqtt")
-    if isinstance(mqtt, dict) and isinstance(mqtt.get("ca_file"), str):
-        mqtt["ca_file"] = str(base / mqtt["ca_file"])
+    for section, key in (("mqtt", "ca_file"), ("alerts", "critical_rain")):
+        values = data.get(section)
+        if isinstance(values, dict) and isinstance(values.get(key), str):
+            values[key] = str(base / values[key])
 
 
 def _reject_secrets_in_file(data: dict[str, Any], path: Path, text: str) -> None:

@@ -6,7 +6,8 @@ writes the same points again (idempotent):
 - ``alert_state``: the state machine of each (station, rule) after every transition, at the event
   time of the reading that caused it. Tags ``station``, ``rule``; fields ``state`` (ok, pending,
   firing, recovering), ``level``, ``alert_id``, ``since_ms`` (condition active since), ``fired_ms``,
-  ``below_since_ms``, ``value``, ``threshold``, ``reason``. The last point per (station, rule) is the
+  ``below`` (per level, since when the value is below its threshold - deadband), ``value``,
+  ``threshold``, ``reason``. The last point per (station, rule) is the
   current state; the engine rebuilds itself from it after a restart.
 - ``alert_event``: what a duty officer sees happen: ``raised``, ``level_changed``, ``resolved``
   (event time) and ``escalated`` (wall time). Tags ``station``, ``rule``, ``event``; fields
@@ -83,6 +84,7 @@ class Alert:
     threshold: float | None
     reason: str
     muted: bool = False
+    arrival_ms: int = 0
     resolved_ms: int | None = None
     acknowledged_ms: int | None = None
     acknowledged_by: str = ""
@@ -111,16 +113,6 @@ class Alert:
         }
 
 
-def _rows(client: InfluxClient, query: str) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for series in client.query(query):
-        for values in series.values:
-            row = dict(zip(series.columns, values, strict=True))
-            row.update(series.tags)
-            rows.append(row)
-    return rows
-
-
 def list_alerts(
     client: InfluxClient, *, since_ms: int = 0, station: str | None = None, active_only: bool = False
 ) -> list[Alert]:
@@ -129,8 +121,8 @@ def list_alerts(
     ``station`` must be a validated catalogue id (it is quoted, never interpolated raw).
     """
     where = f" AND station = {quote_literal(station)}" if station else ""
-    events = _rows(client, f"SELECT * FROM {EVENT} WHERE time >= 0{where}")
-    actions = _rows(client, f"SELECT * FROM {ACTION} WHERE time >= 0{where}")
+    events = client.rows(f"SELECT * FROM {EVENT} WHERE time >= 0{where}")
+    actions = client.rows(f"SELECT * FROM {ACTION} WHERE time >= 0{where}")
     alerts: dict[str, Alert] = {}
     for row in sorted(events, key=lambda r: (r["time"], r["event"] != "raised")):
         ident = row["alert_id"]
@@ -192,7 +184,10 @@ class StationState:
 
 def current_states(client: InfluxClient) -> dict[str, StationState]:
     """Per station, the highest level among its (station, rule) states that are firing or recovering."""
-    rows = _rows(client, f"SELECT last(state) AS state, last(level) AS level FROM {STATE} GROUP BY station, rule")
+    rows = client.rows(
+        f"SELECT last(state) AS state, last(level) AS level FROM {STATE} "
+        "WHERE superseded = false GROUP BY station, rule",
+    )
     found: dict[str, dict[str, str]] = {}
     for row in rows:
         if row["state"] in ("firing", "recovering"):

@@ -143,6 +143,20 @@ class InfluxClient:
                 )
         return series
 
+    def rows(self, influxql: str) -> list[dict[str, Any]]:
+        """The query's points as dicts of column -> value, each with its series' tags.
+
+        Raises:
+            InfluxError: as ``query``.
+        """
+        out: list[dict[str, Any]] = []
+        for series in self.query(influxql):
+            for values in series.values:
+                row = dict(zip(series.columns, values, strict=True))
+                row.update(series.tags)
+                out.append(row)
+        return out
+
     def create_database(self) -> None:
         """``CREATE DATABASE`` (a no-op when it exists)."""
         self.query(f"CREATE DATABASE {quote_ident(self.settings.database)}", method="POST")
