@@ -26,7 +26,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Final
+from typing import Any, Final
 
 from config.catalogue import Catalogue, Station
 from config.contract import Reading
@@ -81,6 +81,7 @@ class Event:
     reason: str
     muted: bool
     arrival_ms: int
+    rose: bool = False  # a level_changed to a higher level
 
 
 @dataclass
@@ -380,6 +381,7 @@ class Engine:
                 _reason(rule, transition, level, state.value, threshold),
                 muted,
                 self.arrival_ms,
+                rose=transition == "level_changed" and _RANK.get(level, 0) > _RANK.get(before.level, 0),
             )
             out.lines.append(_event_line(event))
             out.events.append(event)
@@ -414,6 +416,26 @@ class Engine:
                 line(EVENT, {"station": station, "rule": rule, "event": transition}, {"superseded": True}, time_ms)
             )
         return lines
+
+    def station_state(self, station: str) -> dict[str, Any]:
+        """The station's alert state as published (retained) on MQTT for other systems."""
+        book = self.books[station]
+        alerts = [
+            {
+                "rule": name,
+                "state": state.state,
+                "level": state.level,
+                "since": state.since_ms,
+                "fired": state.fired_ms,
+                "value": state.value,
+                "threshold": book.rules[name].threshold(state.level) if state.level else None,
+            }
+            for name, state in book.states.items()
+            if state.state != "ok"
+        ]
+        firing = [str(a["level"]) for a in alerts if a["state"] in ("firing", "recovering")]
+        level = max(firing, key=lambda lv: _RANK.get(lv, 0), default="")
+        return {"station": station, "time": book.last_ms, "level": level, "alerts": alerts}
 
     # -- the clock --------------------------------------------------------------------------------
     def tick(self, now_ms: int) -> Output:

@@ -10,17 +10,23 @@ broker holds the backlog: readings are delayed, never dropped.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from config.catalogue import Catalogue
 from config.settings import Settings
 from ingest.deadletter import DeadLetter, DeadLetterStore
 from ingest.decode import Limits, decode
+from ingest.engine import Engine, Event, escalation_line
 from ingest.metrics import Metrics, serve
+from ingest.notify import Notifier
+from ingest.restore import restore
+from ingest.rules import read_critical_rain
 from ingest.sink import Sink
 from ingest.spool import Spool, SpoolFullError
 from ingest.transport import Message, MqttTransport, StartupError
@@ -37,7 +43,13 @@ class Batch:
     messages: list[Message] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     letters: list[DeadLetter] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    stations: set[str] = field(default_factory=set)
     deadline: float = 0.0
+
+    def empty(self) -> bool:
+        """Nothing to write and nothing to acknowledge."""
+        return not self.messages and not self.lines
 
 
 class Ingester:
@@ -63,6 +75,15 @@ class Ingester:
         self.stop = threading.Event()
         self._spooled = threading.Event()
         self._lock = threading.Lock()
+        alerts = settings.alerts
+        self.engine: Engine | None = None
+        self.notifier: Notifier | None = None
+        if alerts.enabled:
+            critical = read_critical_rain(alerts.critical_rain) if alerts.critical_rain else None
+            self.engine = Engine(catalogue, alerts, critical)
+            if alerts.channels:
+                self.notifier = Notifier(settings, catalogue)
+        self._acks_since_ms = 0
 
     # -- paho's network thread: convert and enqueue only -------------------------------------
     def _deliver(self, message: Message) -> None:
@@ -81,6 +102,10 @@ class Ingester:
         """
         fail_fast = self.settings.ingest.on_startup_error == "fail"
         self._check_influx(fail_fast=fail_fast)
+        if self.engine is not None and not self._restore(fail_fast=fail_fast):
+            return
+        if self.notifier is not None:
+            self.notifier.start()
         server = None
         if self.settings.ingest.metrics_port:
             server = serve(self.metrics, self.settings.ingest.metrics_host, self.settings.ingest.metrics_port)
@@ -101,6 +126,8 @@ class Ingester:
             self._work()
         finally:
             self.transport.stop()
+            if self.notifier is not None:
+                self.notifier.stop()
             self._spooled.set()
             drainer.join(timeout=10)
             if server is not None:
@@ -121,11 +148,31 @@ class Ingester:
             raise StartupError(message + ' (ingest.on_startup_error = "fail")')
         log.warning("%s: readings will be spooled to %s until it does", message, self.spool.folder)
 
+    def _restore(self, *, fail_fast: bool) -> bool:
+        """Rebuild the alert state from InfluxDB before taking readings (False: stopped meanwhile)."""
+        assert self.engine is not None  # noqa: S101 - only called with an engine
+        delay = self.settings.ingest.retry_min_s
+        while not self.stop.is_set():
+            try:
+                loaded = restore(self.engine, self.sink.client, self.settings.alerts)
+            except InfluxError as exc:
+                if fail_fast:
+                    raise StartupError(f"cannot restore the alert state from InfluxDB: {exc}") from exc
+                log.warning("waiting for InfluxDB to restore the alert state (%s); readings wait in the broker", exc)
+                self.stop.wait(delay)
+                delay = min(delay * 2, self.settings.ingest.retry_max_s)
+                continue
+            log.info("alert state restored: %d readings of history, %d active alerts", loaded, len(self.engine.active))
+            self._acks_since_ms = int(time.time() * 1000)
+            return True
+        return False
+
     # -- the worker ----------------------------------------------------------------------------
     def _work(self) -> None:
         cfg = self.settings.ingest
         batch = Batch()
         next_log = time.monotonic() + cfg.log_interval_s
+        next_tick = time.monotonic() + self.settings.alerts.tick_s
         while True:
             timeout = cfg.flush_interval_s if not batch.messages else max(0.0, batch.deadline - time.monotonic())
             try:
@@ -135,19 +182,48 @@ class Ingester:
             if message is not None:
                 self._add(batch, message)
             now = time.monotonic()
-            if batch.messages and (len(batch.lines) >= cfg.batch_size or now >= batch.deadline or self.stop.is_set()):
+            if self.engine is not None and now >= next_tick:
+                self._tick(batch)
+                next_tick = now + self.settings.alerts.tick_s
+            if not batch.empty() and (
+                len(batch.lines) >= cfg.batch_size or now >= batch.deadline or self.stop.is_set()
+            ):
                 if not self._flush(batch):
                     return  # stopping while InfluxDB and the spool are unavailable: leave it unacked
                 batch = Batch()
             if now >= next_log:
                 log.info("ingest: %s", self.metrics.summary())
                 next_log = now + cfg.log_interval_s
-            if self.stop.is_set() and not batch.messages and self.queue.empty():
+            if self.stop.is_set() and batch.empty() and self.queue.empty():
                 return
 
-    def _add(self, batch: Batch, message: Message) -> None:
-        if not batch.messages:
+    def _tick(self, batch: Batch) -> None:
+        """Stale stations, acknowledgements made elsewhere, and escalations, at wall time."""
+        assert self.engine is not None  # noqa: S101 - only called with an engine
+        now_ms = int(time.time() * 1000)
+        since = self._acks_since_ms - 60_000  # overlap: an acknowledgement written just before the last poll
+        rows: list[dict[str, Any]] | None
+        try:
+            rows = self.sink.client.rows(
+                f"SELECT alert_id FROM alert_action WHERE action = 'acknowledged' AND time > {since}ms"
+            )
+        except InfluxError:
+            rows = None  # InfluxDB down: escalation waits for it rather than escalate acknowledged alerts
+        else:
+            self._acks_since_ms = now_ms
+            self.engine.acknowledged(row["alert_id"] for row in rows)
+        out = self.engine.tick(now_ms)
+        escalated = self.engine.escalations(now_ms) if rows is not None else []
+        if batch.empty():
             batch.deadline = time.monotonic() + self.settings.ingest.flush_interval_s
+        batch.lines += out.lines + [escalation_line(event) for event in escalated]
+        batch.events += out.events + escalated
+        batch.stations |= out.stations
+
+    def _add(self, batch: Batch, message: Message) -> None:
+        if batch.empty():
+            batch.deadline = time.monotonic() + self.settings.ingest.flush_interval_s
+        if not batch.messages:
             self.metrics.oldest_unacked_ms = message.arrival_ms
         batch.messages.append(message)
         decoded = decode(
@@ -158,8 +234,14 @@ class Ingester:
             limits=self.limits,
             arrival_ms=message.arrival_ms,
         )
-        batch.lines.extend(encode(reading) for reading in decoded.readings)
-        self.metrics.readings_accepted += len(decoded.readings)
+        readings = decoded.readings
+        if self.engine is not None and readings:
+            readings, out = self.engine.evaluate(readings, message.arrival_ms)
+            batch.lines += out.lines
+            batch.events += out.events
+            batch.stations |= out.stations
+        batch.lines.extend(encode(reading) for reading in readings)
+        self.metrics.readings_accepted += len(readings)
         for reject in decoded.rejects:
             whole = reject.item is None
             batch.letters.append(
@@ -185,7 +267,19 @@ class Ingester:
             self.transport.ack(message.mid, message.qos)
         self.metrics.acked += len(batch.messages)
         self.metrics.queue_depth = self.queue.qsize()
+        self._announce(batch)
         return True
+
+    def _announce(self, batch: Batch) -> None:
+        """Once stored: the stations' alert state as retained MQTT messages, and the notifications."""
+        if self.engine is None:
+            return
+        prefix = self.settings.alerts.state_topic
+        for station in sorted(batch.stations):
+            state = json.dumps(self.engine.station_state(station), ensure_ascii=False).encode()
+            self.transport.publish(f"{prefix}/{station}", state, retain=True)
+        if self.notifier is not None and batch.events:
+            self.notifier.submit(batch.events)
 
     def _store(self, batch: Batch) -> bool:
         backoff = self.settings.ingest.retry_min_s
@@ -198,7 +292,7 @@ class Ingester:
                 except InfluxError as exc:
                     self._influx_failed(exc)
                 else:
-                    self._refused(refused, batch.messages[0].arrival_ms)
+                    self._refused(refused, batch.messages[0].arrival_ms if batch.messages else int(time.time() * 1000))
                     with self._lock:
                         self.metrics.written += len(batch.lines) - len(refused)
                     self.metrics.influx_ok = True

@@ -108,6 +108,10 @@ class MqttTransport:
         self.client.disconnect()
         self.client.loop_stop()
 
+    def publish(self, topic: str, payload: bytes, *, retain: bool) -> None:
+        """Publish at QoS 1 (paho queues it while disconnected)."""
+        self.client.publish(topic, payload, qos=1, retain=retain)
+
     def ack(self, mid: int, qos: int) -> None:
         """Acknowledge one message (QoS 0 needs none)."""
         if qos > 0:
