@@ -25,6 +25,7 @@ COMMANDS = (
     "floodwatch.dashboard_cmd",
     "floodwatch.up",
     "floodwatch.settings_cmd",
+    "floodwatch.alerts_cmd",
 )
 
 EPILOG = """\

@@ -33,7 +33,7 @@ from config.contract import Reading
 from config.settings import AlertSettings
 from ingest.rules import Rule, rules_for
 from ingest.statemachine import EVENTS, RuleState, step
-from store.alerts import ACTION, EVENT, STATE, alert_id, line
+from store.alerts import EVENT, STATE, action_line, alert_id, line
 
 #: flags that make a level unusable for threshold rules
 UNUSABLE: Final = frozenset({"range", "rate"})
@@ -189,7 +189,8 @@ class Engine:
         for row in sorted(log, key=lambda r: r.time_ms):
             book = self.books.get(row.station)
             if book is not None and row.rule in book.rules:
-                book.log.append((row.time_ms, row.rule, row.state, row.transition))
+                if row.rule != "stale":
+                    book.log.append((row.time_ms, row.rule, row.state, row.transition))
                 book.states[row.rule] = row.state
         self.active = {a.event.alert_id: a for a in active}
 
@@ -253,7 +254,8 @@ class Engine:
         replaced = [entry for entry in book.log if entry[0] >= time_ms]
         book.log = kept
         for name in book.rules:
-            book.states[name] = next((s for t, r, s, _ in reversed(kept) if r == name), book.base[name])
+            if name != "stale":  # stale lives in wall time: late readings do not rewind it
+                book.states[name] = next((s for t, r, s, _ in reversed(kept) if r == name), book.base[name])
         out = Output()
         for reading in book.history_from(time_ms):
             out.extend(self._evaluate_at(book, reading))
@@ -274,7 +276,7 @@ class Engine:
     # -- measures ---------------------------------------------------------------------------------
     def _measures(self, book: Book, reading: Reading) -> dict[str, float | None]:
         flags = set(filter(None, reading.flags.split(",")))
-        measures: dict[str, float | None] = {"stale": 0.0, "suspect": 1.0 if flags else 0.0}
+        measures: dict[str, float | None] = {"suspect": 1.0 if flags else 0.0}
         if reading.quantity == "level":
             usable = None if flags & UNUSABLE else reading.value
             measures["level"] = measures["flood_limit"] = usable
@@ -329,8 +331,8 @@ class Engine:
             rule = book.rules.get(name)
             if rule is None:
                 continue
-            hold = 0 if name == "stale" else self.settings.hold_s
-            pending = 0 if name in ("stale", "suspect") else self.settings.pending_s
+            hold = self.settings.hold_s
+            pending = 0 if name == "suspect" else self.settings.pending_s
             state, transition = step(book.states[name], measure, reading.time_ms, rule, pending_s=pending, hold_s=hold)
             if transition is not None:
                 out.extend(self._transition(book, rule, book.states[name], (state, transition), reading.time_ms))
@@ -342,7 +344,8 @@ class Engine:
         state, transition = change
         station = book.station.id
         book.states[rule.name] = state
-        book.log.append((time_ms, rule.name, state, transition))
+        if rule.name != "stale":
+            book.log.append((time_ms, rule.name, state, transition))
         fired = state.fired_ms if state.fired_ms is not None else before.fired_ms
         ident = alert_id(station, rule.name, fired) if fired is not None else ""
         level = state.level or before.level
@@ -439,23 +442,25 @@ class Engine:
 
     # -- the clock --------------------------------------------------------------------------------
     def tick(self, now_ms: int) -> Output:
-        """Stale stations and escalations at wall time ``now_ms``."""
+        """Stale stations at wall time ``now_ms``.
+
+        A station is stale when its newest reading (device time) is older than max(3 x interval,
+        15 min): raised at the tick that notices, resolved at the tick after current data arrived.
+        Silent beyond ``stale_max_age_h`` it is offline: no new stale alert (the map shows it grey).
+        Stale is about the present, so it lives in wall time and late readings do not rewind it.
+        """
         out = Output()
         max_age = self.settings.stale_max_age_h * 3_600_000
         for book in self.books.values():
             rule = book.rules["stale"]
-            after = int(rule.thresholds[0][1] * 1000)
+            age = now_ms - book.last_ms
             state = book.states["stale"]
-            silent = now_ms - book.last_ms
-            if book.last_ms and silent >= after and state.state == "ok" and silent <= max_age:
-                out.extend(self._evaluate_stale(book, rule, book.last_ms + after))
+            if not book.last_ms or (state.state == "ok" and age > max_age):
+                continue
+            new, transition = step(state, age / 1000, now_ms, rule, pending_s=0, hold_s=0)
+            if transition is not None:
+                out.extend(self._transition(book, rule, state, (new, transition), now_ms))
         return out
-
-    def _evaluate_stale(self, book: Book, rule: Rule, time_ms: int) -> Output:
-        state, transition = step(book.states["stale"], rule.thresholds[0][1], time_ms, rule, pending_s=0, hold_s=0)
-        if transition is None:
-            return Output()
-        return self._transition(book, rule, book.states["stale"], (state, transition), time_ms)
 
     def escalations(self, now_ms: int) -> list[Event]:
         """Firing alerts not acknowledged within ``escalate_after_s`` (each escalated once)."""
@@ -488,11 +493,8 @@ class Engine:
 
 def escalation_line(event: Event) -> str:
     """The ``alert_action`` point of an escalation."""
-    return line(
-        ACTION,
-        {"action": "escalated"},
-        {"alert_id": event.alert_id, "station": event.station, "by": "floodwatch", "note": event.reason},
-        event.time_ms,
+    return action_line(
+        "escalated", event.alert_id, event.station, by="floodwatch", note=event.reason, time_ms=event.time_ms
     )
 
 

@@ -4,8 +4,8 @@ Duty channels get raised, level_changed and resolved events; escalation channels
 and rises in level (duty channels get those too when no escalation channel exists). Muted events
 and events older than ``alerts.notify_max_age_h`` (replays, backfill) are recorded, not sent.
 Messages come from ``config/i18n/notify_<lang>.json``. Each delivery's outcome is written to the
-``notification`` measurement (tags ``channel``, ``outcome``; fields ``alert_id``, ``event``,
-``level``, ``attempts``, ``detail``), and a delivery already recorded is not repeated.
+``notification`` measurement (tags ``channel``, ``outcome``, ``alert_id``, ``event``, ``level``;
+fields ``attempts``, ``detail``), and a delivery already recorded is not repeated.
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ class Notifier:
     def start(self) -> None:
         """Load what was already delivered, then start sending."""
         try:
-            for row in self.client.rows("SELECT alert_id, event, level, channel FROM notification"):
+            for row in self.client.rows("SELECT attempts, alert_id, event, level, channel FROM notification"):
                 self.sent.add((row["alert_id"], row["event"], row["level"], row["channel"]))
         except InfluxError as exc:
             log.warning("could not read past notifications (%s): some may be sent twice", exc)
@@ -196,18 +196,14 @@ class Notifier:
             else:
                 outcome, detail = "delivered", ""
                 break
-        record = line(
-            MEASUREMENT,
-            {"channel": channel_name(channel), "outcome": outcome},
-            {
-                "alert_id": event.alert_id,
-                "event": event.event,
-                "level": event.level,
-                "attempts": float(attempts),
-                "detail": detail,
-            },
-            int(self.clock() * 1000),
-        )
+        tags = {
+            "channel": channel_name(channel),
+            "outcome": outcome,
+            "alert_id": event.alert_id,
+            "event": event.event,
+            "level": event.level,
+        }
+        record = line(MEASUREMENT, tags, {"attempts": float(attempts), "detail": detail}, int(self.clock() * 1000))
         try:
             self.client.write(record.encode())
         except InfluxError as exc:

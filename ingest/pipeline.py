@@ -205,7 +205,7 @@ class Ingester:
         rows: list[dict[str, Any]] | None
         try:
             rows = self.sink.client.rows(
-                f"SELECT alert_id FROM alert_action WHERE action = 'acknowledged' AND time > {since}ms"
+                f"SELECT note, alert_id FROM alert_action WHERE action = 'acknowledged' AND time > {since}ms"
             )
         except InfluxError:
             rows = None  # InfluxDB down: escalation waits for it rather than escalate acknowledged alerts

@@ -64,7 +64,7 @@ def restore(engine: Engine, client: InfluxClient, settings: AlertSettings) -> in
             f"SELECT * FROM {STATE} WHERE time >= {start}ms AND superseded = false GROUP BY station, rule"
         )
     ]
-    escalated = {r["alert_id"] for r in client.rows(f"SELECT alert_id FROM {ACTION} WHERE action = 'escalated'")}
+    escalated = {r["alert_id"] for r in client.rows(f"SELECT note, alert_id FROM {ACTION} WHERE action = 'escalated'")}
     active = []
     for alert in list_alerts(client, active_only=True):
         event = Event(

@@ -9,12 +9,13 @@ writes the same points again (idempotent):
   ``below`` (per level, since when the value is below its threshold - deadband), ``value``,
   ``threshold``, ``reason``. The last point per (station, rule) is the
   current state; the engine rebuilds itself from it after a restart.
-- ``alert_event``: what a duty officer sees happen: ``raised``, ``level_changed``, ``resolved``
-  (event time) and ``escalated`` (wall time). Tags ``station``, ``rule``, ``event``; fields
+- ``alert_event``: what the data made happen: ``raised``, ``level_changed``, ``resolved``, at the
+  event time of the reading that caused it. Tags ``station``, ``rule``, ``event``; fields
   ``alert_id``, ``level``, ``value``, ``threshold``, ``reason``, ``muted`` (inhibited: recorded, not
   notified), ``arrival_ms``.
-- ``alert_action``: what people did: ``acknowledged`` (and later notes), at wall time. Tags
-  ``action``; fields ``alert_id``, ``station``, ``by``, ``note``.
+- ``alert_action``: what happened in wall time: ``acknowledged`` (by a person, with a note) and
+  ``escalated`` (by floodwatch, when nobody acknowledged in time). Tags ``action``, ``alert_id``;
+  fields ``station``, ``by``, ``note``. Together with ``alert_event`` it is the audit trail.
 
 Levels: ``blue`` < ``yellow`` < ``orange`` < ``red`` (SL 758-2018), plus the housekeeping levels
 ``stale`` and ``suspect``. An alert id is ``station/rule/fired_ms``: the same data give the same id.
@@ -148,13 +149,16 @@ def list_alerts(
             alert.reason = row.get("reason") or alert.reason
         elif row["event"] == "resolved":
             alert.state, alert.resolved_ms = "resolved", int(row["time"])
-        elif row["event"] == "escalated":
-            alert.escalated_ms = alert.escalated_ms or int(row["time"])
     for row in sorted(actions, key=lambda r: r["time"]):
         alert = alerts.get(row["alert_id"])
-        if alert is not None and row["action"] == "acknowledged" and alert.acknowledged_ms is None:
+        if alert is None:
+            continue
+        if row["action"] == "acknowledged" and alert.acknowledged_ms is None:
             alert.acknowledged_ms, alert.acknowledged_by = int(row["time"]), row.get("by") or ""
             alert.note = row.get("note") or ""
+        elif row["action"] == "escalated" and alert.escalated_ms is None:
+            alert.escalated_ms = int(row["time"])
+        alert.history.append({"time": int(row["time"]), "event": row["action"], "by": row.get("by")})
     chosen = [
         a
         for a in alerts.values()
@@ -163,14 +167,14 @@ def list_alerts(
     return sorted(chosen, key=lambda a: (-RANK.get(a.level, 0), -a.raised_ms))
 
 
+def action_line(action: str, alert_id: str, station: str, *, by: str, note: str, time_ms: int) -> str:
+    """An ``alert_action`` point (the alert id is a tag: two actions in one millisecond stay two)."""
+    return line(ACTION, {"action": action, "alert_id": alert_id}, {"station": station, "by": by, "note": note}, time_ms)
+
+
 def acknowledge_line(alert: Alert, by: str, note: str, now_ms: int) -> str:
     """The ``alert_action`` point recording an acknowledgement."""
-    return line(
-        ACTION,
-        {"action": "acknowledged"},
-        {"alert_id": alert.id, "station": alert.station, "by": by, "note": note},
-        now_ms,
-    )
+    return action_line("acknowledged", alert.id, alert.station, by=by, note=note, time_ms=now_ms)
 
 
 @dataclass(frozen=True)

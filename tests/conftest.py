@@ -154,6 +154,15 @@ class Env:
         return sum(int(s.values[0][1]) for s in series)
 
 
+def toml_value(value: Any) -> str:
+    """A TOML value: inline tables for dicts, arrays for lists, JSON spelling for scalars."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(value)
+
+
 def write_env(tmp_path: Path, services: LocalServices, catalogue: Path, **sections: dict[str, Any]) -> Env:
     """Settings for one test: its own database, topic prefix, client id, var_dir and metrics port."""
     n = next(_ids)
@@ -178,7 +187,7 @@ def write_env(tmp_path: Path, services: LocalServices, catalogue: Path, **sectio
     lines = [f'catalogue = "{catalogue}"', f'var_dir = "{tmp_path / "var"}"']
     for name, values in {"mqtt": mqtt, "influx": influx, "ingest": ingest, **sections}.items():
         lines.append(f"[{name}]")
-        lines.extend(f"{key} = {json.dumps(value)}" for key, value in values.items())
+        lines.extend(f"{key} = {toml_value(value)}" for key, value in values.items())
     path = tmp_path / "floodwatch.toml"
     path.write_text("\n".join(lines) + "\n")
     return Env(path, load_settings(path), services)

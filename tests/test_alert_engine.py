@@ -143,14 +143,17 @@ def test_red_mutes_the_lower_levels_of_other_rules() -> None:
     assert not any(e.muted for e in events if e.rule == "level")
 
 
-def test_stale_is_raised_at_silence_plus_limit_and_resolved_by_a_reading() -> None:
-    """No reading within max(3 x 5 min, 15 min): stale at last+15 min; the next reading resolves it."""
+def test_stale_is_raised_when_the_newest_reading_is_too_old_and_resolved_by_current_data() -> None:
+    """Newest reading older than max(3 x 5 min, 15 min) at a tick: stale; a tick after current data: resolved."""
     eng = engine()
     feed(eng, [level(0, 1.0)])
     assert eng.tick(T0 + 14 * MIN).events == []
-    stale = eng.tick(T0 + 16 * MIN).events
-    assert brief(stale) == [(15, "stale", "raised", "stale")]
-    assert brief(feed(eng, [level(30, 1.0)]), "stale") == [(30, "stale", "resolved", "stale")]
+    assert brief(eng.tick(T0 + 16 * MIN).events) == [(16, "stale", "raised", "stale")]
+    assert eng.tick(T0 + 17 * MIN).events == []
+    feed(eng, [level(1, 1.0)])  # late data, still old: stays stale
+    assert eng.tick(T0 + 18 * MIN).events == []
+    feed(eng, [level(20, 1.0)])
+    assert brief(eng.tick(T0 + 21 * MIN).events) == [(21, "stale", "resolved", "stale")]
 
 
 def test_station_silent_for_days_is_offline_not_newly_stale() -> None:

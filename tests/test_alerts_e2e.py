@@ -1,0 +1,263 @@
+"""Alerts end to end on the real broker and database: predicted crossings, notifications, ack, escalation, restart."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from config.catalogue import Station, load_catalogue
+from config.settings import MqttSettings
+from config.tidy import format_time, read_readings
+from floodwatch.replay import replay, select
+from floodwatch.services import LocalServices, free_port
+from store.alerts import Alert, list_alerts
+from tests.conftest import REPO, Env, eventually, write_env
+
+pytestmark = pytest.mark.services
+
+GARONNE = REPO / "data" / "garonne-jan2022"
+LEVELS = ("blue", "yellow", "orange", "red")
+
+
+def ladder(station: Station, margin: float = 0.5) -> list[tuple[str, float]]:
+    values = {
+        "blue": station.warning_m - margin if station.warning_m is not None else None,
+        "yellow": station.warning_m,
+        "orange": station.guaranteed_m,
+        "red": station.historical_max_m,
+    }
+    out: list[tuple[str, float]] = []
+    for level in LEVELS:
+        value = values[level]
+        if value is not None and (not out or value > out[-1][1]):
+            out.append((level, value))
+    return out
+
+
+def predicted(
+    times: list[int],
+    values: list[float],
+    steps: list[tuple[str, float]],
+    deadband: float = 0.05,
+    hold_ms: int = 900_000,
+) -> list[tuple[int, str, str]]:
+    """Plainly: (time, event, level) of the level alerts the readings imply (pending 0, deadband, hold)."""
+    rank = {level: i for i, (level, _) in enumerate(steps)}
+    events: list[tuple[int, str, str]] = []
+    level: str | None = None
+    below: dict[str, int] = {}
+    for t, v in zip(times, values, strict=True):
+        reached = max((lv for lv, thr in steps if v >= thr), key=rank.__getitem__, default=None)
+        if level is None:
+            if reached is not None:
+                events.append((t, "raised", reached))
+                level, below = reached, {}
+            continue
+        if reached is not None and rank[reached] > rank[level]:
+            events.append((t, "level_changed", reached))
+            level, below = reached, {}
+            continue
+        for lv, thr in steps[: rank[level] + 1]:
+            if v < thr - deadband:
+                below.setdefault(lv, t)
+            else:
+                below.pop(lv, None)
+        keep = [lv for lv, _ in steps[: rank[level] + 1] if not (lv in below and t - below[lv] >= hold_ms)]
+        if not keep:
+            events.append((t, "resolved", level))
+            level, below = None, {}
+        elif keep[-1] != level:
+            events.append((t, "level_changed", keep[-1]))
+            level = keep[-1]
+    return events
+
+
+def stored(alerts: list[Alert], rule: str = "level") -> dict[str, list[tuple[int, str, str]]]:
+    """Per station, the (time, event, level) of its alerts' histories."""
+    out: dict[str, list[tuple[int, str, str]]] = {}
+    for alert in sorted(alerts, key=lambda a: a.raised_ms):
+        if alert.rule == rule:
+            out.setdefault(alert.station, []).extend((h["time"], h["event"], h["level"]) for h in alert.history)
+    return {station: sorted(events) for station, events in out.items()}
+
+
+@pytest.fixture
+def garonne_env(tmp_path: Path, services: LocalServices) -> Iterator[Env]:
+    env = write_env(tmp_path, services, REPO / "config" / "catalogues" / "garonne.csv")
+    yield env
+    env.stop_processes()
+
+
+def test_garonne_replay_raises_exactly_the_predicted_level_alerts_and_the_same_on_a_second_replay(
+    garonne_env: Env,
+) -> None:
+    """Every level alert the data imply is stored at its crossing reading's time and level, and replaying adds none."""
+    garonne_env.start_ingester()
+    frame = select(read_readings(GARONNE / "readings.csv.gz"), "2022-01-08", "2022-01-15", None)
+    replay(frame, garonne_env.settings.mqtt, speed=None, progress=False)
+    eventually(lambda: garonne_env.count() == len(frame), 180, message="slice stored")
+    eventually(lambda: garonne_env.health().get("in_flight") == 0, message="all acknowledged")
+    catalogue = load_catalogue(REPO / "config" / "catalogues" / "garonne.csv")
+    expected: dict[str, list[tuple[int, str, str]]] = {}
+    for station_id, rows in frame[frame.kind == "level"].groupby("station_id"):
+        steps = ladder(catalogue[str(station_id)])
+        events = predicted(rows.time_ms.tolist(), rows.value.tolist(), steps) if steps else []
+        if events:
+            expected[str(station_id)] = events
+    first = list_alerts(garonne_env.client)
+    assert stored(first) == expected
+    # Toulouse's demo record is its 2022 peak itself: red exactly at the peak reading, 4.306 m at 06:15Z
+    reds = [t for t, event, level in expected["O200004001"] if level == "red" and event != "resolved"]
+    assert reds == [pd.Timestamp("2022-01-11T06:15:00Z").value // 10**6]
+    replay(frame, garonne_env.settings.mqtt, speed=None, progress=False)
+    eventually(lambda: garonne_env.health().get("received") == 2 * len(frame), 180, message="replayed twice")
+    eventually(lambda: garonne_env.health().get("in_flight") == 0, message="all acknowledged")
+    second = list_alerts(garonne_env.client)
+    assert [a.as_json() for a in second] == [a.as_json() for a in first]
+
+
+class Receiver:
+    """A webhook receiver on loopback that records every POST."""
+
+    def __init__(self) -> None:
+        self.posts: list[dict[str, Any]] = []
+        received = self.posts
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+CATALOGUE = """id,name_zh,name_en,kind,interval_s,warning_m,guaranteed_m,historical_max_m
+W1,一号站,Station one,river,300,2.0,3.0,4.0
+W2,二号站,Station two,river,300,2.0,3.0,4.0
+"""
+
+
+def frame_of(station: str, start_ms: int, values: list[float]) -> pd.DataFrame:
+    rows = [
+        (station, "level", start_ms + i * 300_000, format_time(start_ms + i * 300_000), v, "m", 0)
+        for i, v in enumerate(values)
+    ]
+    return pd.DataFrame(rows, columns=["station_id", "kind", "time_ms", "time", "value", "unit", "interval_s"])
+
+
+@pytest.fixture
+def live(tmp_path: Path, services: LocalServices) -> Iterator[tuple[Env, Receiver]]:
+    (tmp_path / "stations.csv").write_text(CATALOGUE)
+    receiver = Receiver()
+    env = write_env(
+        tmp_path,
+        services,
+        tmp_path / "stations.csv",
+        alerts={
+            "hold_s": 0,
+            "tick_s": 0.3,
+            "escalate_after_s": 10,
+            "forecast_horizon_s": 0,
+            "channels": [
+                {"kind": "webhook", "url": receiver.url, "language": "zh"},
+                {"kind": "webhook", "url": receiver.url + "?escalation", "group": "escalation", "language": "en"},
+            ],
+        },
+    )
+    yield env, receiver
+    env.stop_processes()
+    receiver.close()
+
+
+def test_webhook_gets_each_notification_once_and_unacknowledged_alerts_escalate(live: tuple[Env, Receiver]) -> None:
+    """Each alert event is posted once (not again on replay); W1 acknowledged via the CLI does not escalate, W2 does."""
+    env, receiver = live
+    env.start_ingester()
+    start = int(time.time() * 1000) - 27 * 60_000  # the last reading is current: no station goes stale
+    rising = [1.0, 1.6, 2.2, 3.1, 4.2, 1.0]
+    readings = pd.concat([frame_of("W1", start, rising), frame_of("W2", start, rising)], ignore_index=True)
+    readings = readings.sort_values("time_ms", kind="stable").reset_index(drop=True)
+    mqtt = MqttSettings(port=env.settings.mqtt.port, topic_prefix=env.settings.mqtt.topic_prefix)
+    replay(readings, mqtt, speed=None, progress=False)
+    eventually(lambda: env.count() == len(readings), message="stored")
+    # each station: raised blue, yellow, orange, red, resolved = 5 duty posts; red rises go to escalation too
+    # each station: raised blue, then yellow, orange, red, resolved: 5 duty posts; the 3 rises also to escalation
+    eventually(lambda: len(receiver.posts) == 2 * (5 + 3), message="posts")
+    assert not [p for p in receiver.posts if p["event"] == "escalated"]  # all resolved before 10 s
+    # a second alert on each station, still firing: W1's is acknowledged, W2's is not
+    replay(
+        pd.concat([frame_of("W1", start + 1_800_000, [2.3]), frame_of("W2", start + 1_800_000, [2.3])]),
+        mqtt,
+        speed=None,
+        progress=False,
+    )
+    firing = eventually(
+        lambda: {(a.station, a.rule): a for a in list_alerts(env.client, active_only=True)}.get(("W1", "level"))
+    )
+    ack = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "floodwatch.cli",
+            "--config",
+            str(env.path),
+            "alerts",
+            "ack",
+            firing.id,
+            "--by",
+            "Wang Li",
+            "--note",
+            "patrol sent",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ack.returncode == 0, ack.stderr
+    eventually(lambda: any(p["event"] == "escalated" for p in receiver.posts), 30, message="escalation")
+    time.sleep(2)  # noqa: deliberate: let a wrong escalation of W1 show up if there is one
+    escalated = {(p["station"], p["rule"]) for p in receiver.posts if p["event"] == "escalated"}
+    # W1's level alert was acknowledged; its fast-rise alert and both of W2's were not
+    assert escalated == {("W1", "rate"), ("W2", "level"), ("W2", "rate")}
+    duty = [(p["alert_id"], p["event"], p["level"]) for p in receiver.posts if p["language"] == "zh"]
+    assert len(duty) == len(set(duty))
+    assert all("预警" in p["subject"] or "解除" in p["subject"] for p in receiver.posts if p["language"] == "zh")
+    before = len(receiver.posts)
+    replay(readings, mqtt, speed=None, progress=False)
+    eventually(lambda: env.health().get("in_flight") == 0 and env.health().get("received", 0) >= 2 * len(readings) + 2)
+    time.sleep(1)  # noqa: deliberate: give a duplicate notification the chance to arrive
+    assert len(receiver.posts) == before
+    result = subprocess.run(
+        [sys.executable, "-m", "floodwatch.cli", "--config", str(env.path), "alerts", "list", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    listed = json.loads(result.stdout)
+    assert {(a["station"], a["rule"]) for a in listed if a["escalated"]} == escalated
+    acked = [a for a in listed if a["acknowledged"]]
+    assert [(a["station"], a["acknowledged_by"], a["note"]) for a in acked] == [("W1", "Wang Li", "patrol sent")]
+    assert all(
+        set(a) >= {"station", "rule", "level", "state", "raised", "acknowledged", "resolved", "value", "threshold"}
+        for a in listed
+    )
