@@ -26,6 +26,10 @@ def leaves(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, Any, Any, 
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, BaseModel):
+        return "{" + ", ".join(f"{k} = {_show(getattr(value, k))}" for k in type(value).model_fields) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_show(item) for item in value) + "]"
     if isinstance(value, SecretStr):
         return '"********"'
     if value is None:
