@@ -261,3 +261,43 @@ def test_webhook_gets_each_notification_once_and_unacknowledged_alerts_escalate(
         set(a) >= {"station", "rule", "level", "state", "raised", "acknowledged", "resolved", "value", "threshold"}
         for a in listed
     )
+
+
+def test_ingester_killed_mid_pending_and_mid_firing_raises_on_time_and_once(
+    tmp_path: Path, services: LocalServices
+) -> None:
+    """SIGKILL with an alert pending, and again while firing: the alert fires pending_s after it began, once."""
+    (tmp_path / "stations.csv").write_text(CATALOGUE)
+    env = write_env(
+        tmp_path,
+        services,
+        tmp_path / "stations.csv",
+        alerts={"pending_s": 1200, "blue_margin_m": 0.0, "forecast_horizon_s": 0},
+    )
+    mqtt = MqttSettings(port=env.settings.mqtt.port, topic_prefix=env.settings.mqtt.topic_prefix)
+    start = 1_700_000_000_000 - 1_700_000_000_000 % 3_600_000
+
+    def send(offset: int, values: list[float]) -> None:
+        replay(frame_of("W1", start + offset * 300_000, values), mqtt, speed=None, progress=False)
+        eventually(lambda: env.count(where=" AND station = 'W1'") >= offset + len(values), message="stored")
+
+    try:
+        first = env.start_ingester()
+        send(0, [1.0, 2.2, 2.3])  # pending since reading 1
+        first.kill()
+        first.wait()
+        second = env.start_ingester()
+        send(3, [2.3, 2.4])  # 15 min since reading 1: still pending
+        assert [a for a in list_alerts(env.client) if a.rule == "level"] == []
+        send(5, [2.4])  # 20 min: fires
+        raised = eventually(lambda: [a for a in list_alerts(env.client) if a.rule == "level"])
+        assert [(a.raised_ms - start) // 300_000 for a in raised] == [5]
+        second.kill()
+        second.wait()
+        env.start_ingester()
+        send(6, [2.5, 2.45])
+        eventually(lambda: env.health().get("in_flight") == 0, message="acknowledged")
+        alerts = [a for a in list_alerts(env.client) if a.rule == "level"]
+        assert [(a.id, a.state, a.level) for a in alerts] == [(raised[0].id, "firing", "yellow")]
+    finally:
+        env.stop_processes()
