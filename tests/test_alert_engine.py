@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -10,8 +11,10 @@ from hypothesis import strategies as st
 
 from config.catalogue import Catalogue, parse_row
 from config.contract import Reading
+from config.errors import ConfigError
 from config.settings import AlertSettings
 from ingest.engine import Engine, Event, Restored
+from ingest.rules import read_critical_rain
 from ingest.statemachine import RuleState
 
 T0 = 1_700_000_000_000 - 1_700_000_000_000 % 3_600_000
@@ -235,3 +238,48 @@ def test_jump_faster_than_the_station_allows_is_flagged_rate() -> None:
     flagged, out = eng.evaluate([level(0, 1.0), level(5, 4.5)], arrival_ms=T0)
     assert [r.flags for r in flagged] == ["", "rate"]
     assert not [e for e in out.events if e.rule == "level"]
+
+
+def test_forecast_warns_blue_before_the_warning_stage_is_reached() -> None:
+    """Rising 0.72 m/h from 0.2 m: at 1.28 m the 1-hour trend reaches the 2.0 m warning stage: forecast blue."""
+    eng = engine(forecast_horizon_s=3600, blue_margin_m=0.0, rate_m_per_h=50.0)
+    events = feed(eng, [level(5 * i, round(0.2 + 0.06 * i, 3)) for i in range(25)])
+    forecast = [e for e in events if e.rule == "forecast"]
+    assert forecast
+    assert forecast[0].event == "raised"
+    assert forecast[0].level == "blue"
+    assert forecast[0].value is not None
+    assert forecast[0].value >= 2.0
+    assert (forecast[0].time_ms - T0) // MIN == 5 * 18
+    assert not [e for e in events if e.rule == "level"]  # the level itself never got there
+
+
+def test_critical_rainfall_table_adds_lower_station_thresholds(tmp_path: Path) -> None:
+    """A station's critical rainfall (1 h, 20 mm yellow) fires where the CMA defaults alone would not."""
+    table = tmp_path / "critical.csv"
+    table.write_text("station,window_h,blue,yellow,orange,red\nGAUGE,1,10,20,,\n")
+    critical = read_critical_rain(table)
+    assert critical == {"GAUGE": {1: {"blue": 10.0, "yellow": 20.0}}}
+    eng = Engine(catalogue(), AlertSettings(), critical)
+    events = feed(eng, [rain(15 * i, 6.0) for i in range(1, 5)])
+    assert ("rain_1h", "yellow") in {(e.rule, e.level) for e in events}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("station,window_h,blue,yellow,orange,red\nGAUGE,1,30,20,,\n")
+    with pytest.raises(ConfigError) as info:
+        read_critical_rain(bad)
+    assert info.value.line == 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(noise=st.lists(st.floats(-0.04, 0.04), min_size=5, max_size=60), excursions=st.integers(1, 4))
+def test_noise_inside_the_deadband_gives_one_alert_per_excursion(noise: list[float], excursions: int) -> None:
+    """Excursions above the warning stage with noise smaller than the deadband raise one alert each, never more."""
+    readings: list[Reading] = []
+    minute = 0
+    for _ in range(excursions):
+        for value in [1.0] * 5 + [2.0 + 0.05 + abs(n) + n for n in noise] + [1.0] * 5:
+            readings.append(level(minute, value))
+            minute += 5
+    events = [e for e in feed(engine(blue_margin_m=0.0, hold_s=600), readings) if e.rule == "level"]
+    assert [e.event for e in events].count("raised") == excursions
+    assert [e.event for e in events].count("resolved") == excursions

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socketserver
 import subprocess
 import sys
 import threading
@@ -12,8 +13,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as mqttc
 import pandas as pd
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from config.catalogue import Station, load_catalogue
 from config.settings import MqttSettings
@@ -301,3 +304,90 @@ def test_ingester_killed_mid_pending_and_mid_firing_raises_on_time_and_once(
         assert [(a.id, a.state, a.level) for a in alerts] == [(raised[0].id, "firing", "yellow")]
     finally:
         env.stop_processes()
+
+
+class SmtpServer:
+    """A minimal SMTP server on loopback that keeps every message it is given."""
+
+    def __init__(self) -> None:
+        self.mails: list[bytes] = []
+        mails = self.mails
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                self.wfile.write(b"220 test\r\n")
+                body: list[bytes] | None = None
+                while line := self.rfile.readline():
+                    if body is not None:
+                        if line == b".\r\n":
+                            mails.append(b"".join(body))
+                            body = None
+                            self.wfile.write(b"250 queued\r\n")
+                        else:
+                            body.append(line)
+                    elif line[:4].upper() == b"DATA":
+                        body = []
+                        self.wfile.write(b"354 go on\r\n")
+                    elif line[:4].upper() == b"QUIT":
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    else:
+                        self.wfile.write(b"250 ok\r\n")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_email_channel_and_retained_alert_state(tmp_path: Path, services: LocalServices) -> None:
+    """An alert is mailed in English through SMTP, and the station's state stays retained on its MQTT topic."""
+    (tmp_path / "stations.csv").write_text(CATALOGUE)
+    smtp = SmtpServer()
+    env = write_env(
+        tmp_path,
+        services,
+        tmp_path / "stations.csv",
+        alerts={
+            "blue_margin_m": 0.0,
+            "forecast_horizon_s": 0,
+            "channels": [
+                {
+                    "kind": "email",
+                    "smtp_host": "127.0.0.1",
+                    "smtp_port": smtp.port,
+                    "sender": "fw@test",
+                    "to": ["duty@test"],
+                    "language": "en",
+                }
+            ],
+        },
+    )
+    try:
+        env.start_ingester()
+        now = int(time.time() * 1000)
+        mqtt = MqttSettings(port=env.settings.mqtt.port, topic_prefix=env.settings.mqtt.topic_prefix)
+        replay(frame_of("W1", now - 300_000, [1.0, 2.4]), mqtt, speed=None, progress=False)
+        mail = eventually(lambda: smtp.mails and smtp.mails[0].decode(), message="a mail").replace("\r\n", "\n")
+        assert "Subject: [YELLOW] Station one: water level" in mail
+        assert "2.40 m" in mail
+        retained: list[dict[str, Any]] = []
+        watcher = mqttc.Client(CallbackAPIVersion.VERSION2, protocol=mqttc.MQTTv5)
+        watcher.on_message = lambda _c, _u, m: retained.append({"retain": m.retain, **json.loads(m.payload)})
+        watcher.connect("127.0.0.1", env.settings.mqtt.port)
+        watcher.subscribe(f"{env.settings.alerts.state_topic}/W1", qos=1)
+        watcher.loop_start()
+        try:
+            state = eventually(lambda: retained and retained[-1], message="retained state")
+        finally:
+            watcher.loop_stop()
+            watcher.disconnect()
+        assert state["retain"] is True
+        assert (state["station"], state["level"]) == ("W1", "yellow")
+        assert [a["rule"] for a in state["alerts"] if a["state"] == "firing"] == ["level"]
+    finally:
+        env.stop_processes()
+        smtp.close()
