@@ -195,6 +195,9 @@ class AlertSettings(_Strict):
     critical_rain: Path | None = Field(
         None, description="CSV of per-station critical rainfall (station,window_h,blue,yellow,orange,red), mm."
     )
+    flood_limits: Path | None = Field(
+        None, description="CSV of reservoir flood-limit levels by sub-season (station,start,end,flood_limit_m)."
+    )
     rate_m_per_h: float = Field(0.3, gt=0, description="Rate of rise that raises an alert, m/h.")
     rate_window_s: int = Field(3600, ge=300, description="Window over which the rate of rise is measured.")
     rate_level: Literal["blue", "yellow", "orange", "red"] = Field("blue", description="Level of a fast rise.")
@@ -322,7 +325,7 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     for key in ("catalogue", "var_dir"):
         if isinstance(data.get(key), str):
             data[key] = str(base / data[key])
-    for section, key in (("mqtt", "ca_file"), ("alerts", "critical_rain")):
+    for section, key in (("mqtt", "ca_file"), ("alerts", "critical_rain"), ("alerts", "flood_limits")):
         values = data.get(section)
         if isinstance(values, dict) and isinstance(values.get(key), str):
             values[key] = str(base / values[key])

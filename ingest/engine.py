@@ -147,11 +147,21 @@ class Engine:
         catalogue: Catalogue,
         settings: AlertSettings,
         critical_rain: Mapping[str, Mapping[int, Mapping[str, float]]] | None = None,
+        *,
+        flood_limits: Mapping[str, list[tuple[str, str, float]]] | None = None,
+        zone: str = "UTC",
     ) -> None:
         self.settings = settings
         self.books: dict[str, Book] = {}
         for station in catalogue.values():
-            rules = {r.name: r for r in rules_for(station, settings, (critical_rain or {}).get(station.id))}
+            found = rules_for(
+                station,
+                settings,
+                (critical_rain or {}).get(station.id),
+                flood_limits=(flood_limits or {}).get(station.id),
+                zone=zone,
+            )
+            rules = {r.name: r for r in found}
             self.books[station.id] = Book(
                 station, rules, dict.fromkeys(rules, RuleState()), dict.fromkeys(rules, RuleState())
             )
@@ -331,6 +341,7 @@ class Engine:
             rule = book.rules.get(name)
             if rule is None:
                 continue
+            rule = rule.at(reading.time_ms)
             hold = self.settings.hold_s
             pending = 0 if name == "suspect" else self.settings.pending_s
             state, transition = step(book.states[name], measure, reading.time_ms, rule, pending_s=pending, hold_s=hold)

@@ -26,7 +26,7 @@ from ingest.engine import Engine, Event, escalation_line
 from ingest.metrics import Metrics, serve
 from ingest.notify import Notifier
 from ingest.restore import restore
-from ingest.rules import read_critical_rain
+from ingest.rules import read_critical_rain, read_flood_limits
 from ingest.sink import Sink
 from ingest.spool import Spool, SpoolFullError
 from ingest.transport import Message, MqttTransport, StartupError
@@ -80,7 +80,8 @@ class Ingester:
         self.notifier: Notifier | None = None
         if alerts.enabled:
             critical = read_critical_rain(alerts.critical_rain) if alerts.critical_rain else None
-            self.engine = Engine(catalogue, alerts, critical)
+            limits = read_flood_limits(alerts.flood_limits) if alerts.flood_limits else None
+            self.engine = Engine(catalogue, alerts, critical, flood_limits=limits, zone=settings.timezone)
             if alerts.channels:
                 self.notifier = Notifier(settings, catalogue)
         self._acks_since_ms = 0

@@ -4,7 +4,8 @@ A rule names what it measures and the thresholds at which each warning level sta
 
 - ``level``: the water level against blue (warning - margin, or ``blue_m``), yellow (warning
   stage), orange (guaranteed stage), red (``red_m``, default the historical maximum);
-- ``flood_limit``: a reservoir's level against its flood-limit level (at least yellow);
+- ``flood_limit``: a reservoir's level against its flood-limit level (at least yellow), which may
+  differ by sub-season (``alerts.flood_limits``: from month-day to month-day, local time);
 - ``rain_<N>h``: the rain fallen in the last N hours against the CMA defaults and the station's
   critical-rainfall table (the lower threshold of the two wins at each level);
 - ``rate``: the rate of rise over ``rate_window_s``, in m/h;
@@ -17,10 +18,13 @@ A rule names what it measures and the thresholds at which each warning level sta
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from config.catalogue import Station
 from config.errors import ConfigError
@@ -38,6 +42,20 @@ class Rule:
     deadband: float
     unit: str
     window_s: int = 0
+    #: sub-seasons (start MM-DD, end MM-DD inclusive, value) replacing the first threshold's value
+    seasons: tuple[tuple[str, str, float], ...] = ()
+    zone: str = "UTC"
+
+    def at(self, time_ms: int) -> Rule:
+        """The rule in force at ``time_ms``: its sub-season's threshold, if it has sub-seasons."""
+        if not self.seasons:
+            return self
+        day = datetime.fromtimestamp(time_ms / 1000, ZoneInfo(self.zone)).strftime("%m-%d")
+        for start, end, value in self.seasons:
+            inside = start <= day <= end if start <= end else (day >= start or day <= end)
+            if inside:
+                return replace(self, thresholds=((self.thresholds[0][0] if self.thresholds else "yellow", value),))
+        return self
 
     def level_of(self, measure: float, *, deadband: bool = False) -> str | None:
         """The highest level whose threshold ``measure`` reaches (less the deadband when asked)."""
@@ -106,10 +124,55 @@ def read_critical_rain(path: Path) -> dict[str, dict[int, dict[str, float]]]:
     return table
 
 
+def read_flood_limits(path: Path) -> dict[str, list[tuple[str, str, float]]]:
+    """Reservoir flood-limit levels by sub-season: ``{station: [(start MM-DD, end MM-DD, metres)]}``.
+
+    Columns: ``station,start,end,flood_limit_m`` (``end`` inclusive; a season may wrap the new year).
+
+    Raises:
+        ConfigError: naming the file, the line and the fix.
+    """
+    seasons: dict[str, list[tuple[str, str, float]]] = {}
+    try:
+        handle = path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read ({exc.strerror})",
+            path=path,
+            key="alerts.flood_limits",
+            hint="give a CSV with station,start,end,flood_limit_m",
+        ) from exc
+    with handle:
+        reader = csv.DictReader(handle)
+        for row in reader:
+            try:
+                start, end = row["start"].strip(), row["end"].strip()
+                value = float(row["flood_limit_m"])
+                if not (_MONTH_DAY.match(start) and _MONTH_DAY.match(end)):
+                    raise ValueError("start and end are month-days like 06-01")
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise ConfigError(
+                    f"not a flood-limit row: {exc}",
+                    path=path,
+                    line=reader.line_num,
+                    hint="columns station,start,end,flood_limit_m, e.g. R1,06-01,08-31,120.5",
+                ) from exc
+            seasons.setdefault(row["station"].strip(), []).append((start, end, value))
+    return seasons
+
+
+_MONTH_DAY: Final = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+
+
 def rules_for(
-    station: Station, settings: AlertSettings, critical_rain: Mapping[int, Mapping[str, float]] | None = None
+    station: Station,
+    settings: AlertSettings,
+    critical_rain: Mapping[int, Mapping[str, float]] | None = None,
+    *,
+    flood_limits: list[tuple[str, str, float]] | None = None,
+    zone: str = "UTC",
 ) -> list[Rule]:
-    """Every rule of ``station``."""
+    """Every rule of ``station`` (``zone``: where sub-season dates are counted)."""
     rules: list[Rule] = []
     if "level" in station.quantities:
         blue = station.blue_m
@@ -125,8 +188,13 @@ def rules_for(
         )
         if ladder:
             rules.append(Rule("level", ladder, settings.level_deadband_m, "m"))
-        if station.flood_limit_m is not None:
-            rules.append(Rule("flood_limit", (("yellow", station.flood_limit_m),), settings.level_deadband_m, "m"))
+        if station.flood_limit_m is not None or flood_limits:
+            default = () if station.flood_limit_m is None else (("yellow", station.flood_limit_m),)
+            rules.append(
+                Rule(
+                    "flood_limit", default, settings.level_deadband_m, "m", seasons=tuple(flood_limits or ()), zone=zone
+                )
+            )
         rules.append(
             Rule(
                 "rate",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,7 +15,7 @@ from config.contract import Reading
 from config.errors import ConfigError
 from config.settings import AlertSettings
 from ingest.engine import Engine, Event, Restored
-from ingest.rules import read_critical_rain
+from ingest.rules import read_critical_rain, read_flood_limits
 from ingest.statemachine import RuleState
 
 T0 = 1_700_000_000_000 - 1_700_000_000_000 % 3_600_000
@@ -283,3 +284,19 @@ def test_noise_inside_the_deadband_gives_one_alert_per_excursion(noise: list[flo
     events = [e for e in feed(engine(blue_margin_m=0.0, hold_s=600), readings) if e.rule == "level"]
     assert [e.event for e in events].count("raised") == excursions
     assert [e.event for e in events].count("resolved") == excursions
+
+
+def test_reservoir_flood_limit_follows_its_sub_season(tmp_path: Path) -> None:
+    """A reservoir above its main-flood-season limit (Beijing dates) is yellow; the same level before it is not."""
+    table = tmp_path / "limits.csv"
+    table.write_text("station,start,end,flood_limit_m\nRES,06-01,08-31,120.0\n")
+    limits = read_flood_limits(table)
+    station = parse_row({"id": "RES", "name_zh": "水库", "kind": "reservoir", "flood_limit_m": "123.0"})
+    eng = Engine(Catalogue({"RES": station}), AlertSettings(hold_s=0), flood_limits=limits, zone="Asia/Shanghai")
+    may_31 = int(pd.Timestamp("2024-05-31T12:00:00+08:00").timestamp() * 1000)
+    june_1 = int(pd.Timestamp("2024-06-01T00:30:00+08:00").timestamp() * 1000)  # still May 31 in UTC
+    _, before = eng.evaluate([Reading("RES", "level", may_31, 121.0)], arrival_ms=may_31)
+    _, during = eng.evaluate([Reading("RES", "level", june_1, 121.0)], arrival_ms=june_1)
+    assert [e for e in before.events if e.rule == "flood_limit"] == []
+    raised = [e for e in during.events if e.rule == "flood_limit"]
+    assert [(e.event, e.level, e.threshold) for e in raised] == [("raised", "yellow", 120.0)]
