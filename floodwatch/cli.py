@@ -16,17 +16,18 @@ from config.errors import ConfigError
 from config.settings import CONFIG_ENV
 from floodwatch.errors import UserError
 
-COMMANDS = (
-    "floodwatch.services",
-    "floodwatch.ingest_cmd",
-    "floodwatch.replay",
-    "floodwatch.export",
-    "floodwatch.catalogue_cmd",
-    "floodwatch.dashboard_cmd",
-    "floodwatch.up",
-    "floodwatch.settings_cmd",
-    "floodwatch.alerts_cmd",
-)
+#: command -> module; only the invoked command's module is imported (the ingester does not load pandas)
+COMMANDS = {
+    "services": "floodwatch.services",
+    "ingest": "floodwatch.ingest_cmd",
+    "replay": "floodwatch.replay",
+    "export": "floodwatch.export",
+    "catalogue": "floodwatch.catalogue_cmd",
+    "dashboard": "floodwatch.dashboard_cmd",
+    "up": "floodwatch.up",
+    "settings": "floodwatch.settings_cmd",
+    "alerts": "floodwatch.alerts_cmd",
+}
 
 EPILOG = """\
 Start here:
@@ -41,8 +42,8 @@ secrets only from the environment (FLOODWATCH_MQTT_PASSWORD, FLOODWATCH_INFLUX_T
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser with every sub-command registered."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser, with ``command`` registered (every command when None)."""
     parser = argparse.ArgumentParser(
         prog="floodwatch",
         description="Flood monitoring: stations -> MQTT -> ingester -> InfluxDB -> alerts -> dashboard.",
@@ -52,15 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="FILE", help=f"settings TOML file (default: ${CONFIG_ENV} or built-ins)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        importlib.import_module(name).register(subparsers)
+    for name, module in COMMANDS.items():
+        if command in (None, name):
+            importlib.import_module(module).register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    values = {i + 1 for i, w in enumerate(words) if w == "--config"}  # a settings file named like a command
+    parser = build_parser(next((w for i, w in enumerate(words) if w in COMMANDS and i not in values), None))
+    args = parser.parse_args(words)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
