@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -61,6 +62,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    # `floodwatch export | head` should end quietly, not with a BrokenPipeError traceback
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     words = list(sys.argv[1:] if argv is None else argv)
     values = {i + 1 for i, w in enumerate(words) if w == "--config"}  # a settings file named like a command
     parser = build_parser(next((w for i, w in enumerate(words) if w in COMMANDS and i not in values), None))
