@@ -119,6 +119,23 @@ def send_email(channel: Channel, message: Message) -> None:
 SENDERS: Final[dict[str, Sender]] = {"webhook": send_webhook, "email": send_email}
 
 
+def _event(row: dict[str, Any]) -> Event:
+    """An ``alert_event`` point as the engine's Event."""
+    return Event(
+        row["station"],
+        row["rule"],
+        row["event"],
+        row["alert_id"],
+        row.get("level") or "",
+        int(row["time"]),
+        row.get("value"),
+        row.get("threshold"),
+        row.get("reason") or "",
+        bool(row.get("muted")),
+        int(row.get("arrival_ms") or 0),
+    )
+
+
 def _key(event: Event, channel: str) -> tuple[str, str, str, str]:
     return (event.alert_id, event.event, event.level, channel)
 
@@ -142,13 +159,21 @@ class Notifier:
         self.thread = threading.Thread(target=self._run, name="notifier", daemon=True)
 
     def start(self) -> None:
-        """Load what was already delivered, then start sending."""
+        """Load what was already delivered, start sending, and send what a crash left unsent.
+
+        An event stored just before the ingester stopped may not have been delivered: every recent
+        event (within ``notify_max_age_h``) without a recorded delivery is submitted again.
+        """
+        since = int(self.clock() * 1000 - self.settings.alerts.notify_max_age_h * 3_600_000)
         try:
             for row in self.client.rows("SELECT attempts, alert_id, event, level, channel FROM notification"):
                 self.sent.add((row["alert_id"], row["event"], row["level"], row["channel"]))
+            stored = self.client.rows(f"SELECT * FROM alert_event WHERE time >= {since}ms AND superseded = false")
         except InfluxError as exc:
-            log.warning("could not read past notifications (%s): some may be sent twice", exc)
+            log.warning("could not read past notifications (%s): some may be sent twice or not at all", exc)
+            stored = []
         self.thread.start()
+        self.submit([_event(row) for row in sorted(stored, key=lambda r: r["time"])])
 
     def stop(self) -> None:
         """Finish what is queued and stop."""

@@ -391,3 +391,34 @@ def test_email_channel_and_retained_alert_state(tmp_path: Path, services: LocalS
     finally:
         env.stop_processes()
         smtp.close()
+
+
+def test_event_stored_but_not_notified_before_a_crash_is_notified_at_restart_once(
+    tmp_path: Path, services: LocalServices
+) -> None:
+    """An alert event in InfluxDB with no recorded delivery is sent when the ingester starts, and only once."""
+    (tmp_path / "stations.csv").write_text(CATALOGUE)
+    receiver = Receiver()
+    env = write_env(
+        tmp_path,
+        services,
+        tmp_path / "stations.csv",
+        alerts={"channels": [{"kind": "webhook", "url": receiver.url, "language": "en"}]},
+    )
+    try:
+        env.client.create_database()
+        now = int(time.time() * 1000)
+        env.client.write(
+            f'alert_event,event=raised,rule=level,station=W1 alert_id="W1/level/{now}",level="yellow",value=2.4,'
+            f'threshold=2.0,reason="water level 2.40 m",muted=false,arrival_ms={now},superseded=false {now}'.encode()
+        )
+        first = env.start_ingester()
+        eventually(lambda: receiver.posts, message="the lost notification sent")
+        first.terminate()
+        first.wait()
+        env.start_ingester()
+        time.sleep(1)  # noqa: deliberate: a second, wrong delivery would arrive by now
+        assert [(p["alert_id"], p["event"]) for p in receiver.posts] == [(f"W1/level/{now}", "raised")]
+    finally:
+        env.stop_processes()
+        receiver.close()
