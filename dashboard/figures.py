@@ -38,7 +38,9 @@ def blank_style(palette: Mapping[str, str]) -> dict[str, Any]:
     return {
         "version": 8,
         "name": "floodwatch-blank",
-        "sources": {},
+        # an empty ``sources`` object gets dropped on a figure update, then MapLibre refuses the
+        # style ("missing required property sources"): keep one empty inline source
+        "sources": {"blank": {"type": "geojson", "data": {"type": "FeatureCollection", "features": []}}},
         "layers": [{"id": "background", "type": "background", "paint": {"background-color": palette["water"]}}],
     }
 

@@ -194,7 +194,7 @@ def test_map_style_requests_nothing() -> None:
     fig = figures.map_figure(table(), {}, layers, {"lat": 43, "lon": 1}, 7, ZONE, "en", dark=True)
     style = fig.layout.map.style
     assert set(style) == {"version", "name", "sources", "layers"}
-    assert style["sources"] == {}
+    assert [source["type"] for source in style["sources"].values()] == ["geojson"]
     assert fig.layout.map.layers[0].sourcetype == "geojson"
     assert fig.layout.uirevision == figures.MAP_REVISION
     assert "http" not in json.dumps(fig.to_plotly_json()["layout"]["map"])
