@@ -1,0 +1,238 @@
+"""The dashboard in Debian's headless Chromium against the real services with Garonne readings.
+
+Each page loads with no console error and no request to any host but the app; the map is drawn
+(MapLibre's own rendered features, never a fixed delay: DESIGN.md §7); a click opens the station page;
+the wall shows data written during the test and says so when the server stops answering; the
+language switch changes the texts.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from config.catalogue import load_catalogue
+from dashboard.app import create_app
+from floodwatch.services import LocalServices, free_port
+from tests.conftest import REPO, Env, eventually, write_env
+
+pytestmark = pytest.mark.services
+
+GARONNE = REPO / "config" / "catalogues" / "garonne.csv"
+TOULOUSE = "O200004001"  # La Garonne à Toulouse (Pont-Neuf)
+CHROME_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1600,1000",
+]
+#: the map is drawn: MapLibre has loaded and renders circles of the station traces
+MAP_DRAWN_JS = """
+const gd = document.querySelector(arguments[0] + ' .js-plotly-plot');
+if (!gd || !gd._fullLayout || !gd._fullLayout.map) { return 0; }
+const map = gd._fullLayout.map._subplot && gd._fullLayout.map._subplot.map;
+if (!map || !map.loaded() || !gd.querySelector('.maplibregl-canvas')) { return 0; }
+return map.queryRenderedFeatures().filter(f => f.layer.type === 'circle').length;
+"""
+
+
+def readings(now_ms: int) -> bytes:
+    """Three hours of 5-minute levels for every Garonne level station (Toulouse rising past its
+    warning stage) and hourly rain for the gauges, up to now."""
+    catalogue = load_catalogue(GARONNE)
+    lines = []
+    for station in catalogue.values():
+        for step in range(36):
+            time_ms = now_ms - step * 300_000
+            if "level" in station.quantities:
+                base = station.warning_m or 2.0
+                value = base * (0.5 + (0.6 if station.id == TOULOUSE else 0.3) * (36 - step) / 36)
+                lines.append(f'level,station={station.id} flags="",lag_s=0,value={value:.3f} {time_ms}')
+            elif step % 12 == 0:
+                lines.append(f'rain,station={station.id} flags="",interval_s=3600,lag_s=0,value=2.5 {time_ms}')
+    return "\n".join(lines).encode()
+
+
+class AppServer:
+    """``create_app`` served by a real WSGI server on a free loopback port, in a thread."""
+
+    def __init__(self, env: Env, refresh_ms: int = 1000) -> None:
+        self.port = free_port()
+        self.server: BaseWSGIServer = make_server(
+            "127.0.0.1", self.port, create_app(env.settings, refresh_ms=refresh_ms).server, threaded=True
+        )
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        """Stop serving and free the port."""
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def garonne(tmp_path_factory: pytest.TempPathFactory, services: LocalServices) -> Env:
+    """A database with the Garonne readings of the last three hours."""
+    environment = write_env(tmp_path_factory.mktemp("dashboard"), services, GARONNE)
+    client = environment.client
+    client.create_database()
+    client.write(readings(int(time.time() * 1000)))
+    return environment
+
+
+@pytest.fixture(scope="module")
+def app(garonne: Env) -> Iterator[AppServer]:
+    """The dashboard on loopback, refreshing every second."""
+    server = AppServer(garonne)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[webdriver.Chrome]:
+    """Debian's headless Chromium with a fresh profile, logging the console and the network."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in CHROME_FLAGS:
+        options.add_argument(flag)
+    profile = tempfile.mkdtemp(prefix="fw-chromium-")
+    options.add_argument(f"--user-data-dir={profile}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def drain_logs(driver: webdriver.Chrome) -> tuple[list[str], set[str]]:
+    """Console errors (SEVERE) and the hosts of every http(s)/ws request since the last call."""
+    errors = [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+    hosts = set()
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] in ("Network.requestWillBeSent", "Network.webSocketCreated"):
+            url = message["params"].get("request", {}).get("url") or message["params"].get("url", "")
+            if url.split(":", 1)[0] in ("http", "https", "ws", "wss"):
+                hosts.add(url.split("/")[2])
+    return errors, hosts
+
+
+def map_drawn(driver: webdriver.Chrome, container: str) -> int:
+    """How many station circles MapLibre renders in the graph inside ``container`` (0: not drawn yet)."""
+    return int(driver.execute_script(MAP_DRAWN_JS, container) or 0)
+
+
+def text_of(driver: webdriver.Chrome, css: str) -> str:
+    """The text of the first element matching ``css`` (empty when absent)."""
+    # one script, not find + read: the page re-renders under a slower two-step read
+    return str(
+        driver.execute_script("const e = document.querySelector(arguments[0]); return e ? e.innerText : '';", css)
+    )
+
+
+def load(driver: webdriver.Chrome, url: str, ready: Any, what: str, timeout: float = 40) -> float:
+    """Open ``url`` in a clean tab state, wait until ``ready(driver)`` is truthy, return the seconds it took.
+
+    The previous page is left for about:blank first and its logs dropped: plotly.js may log an error
+    when a graph is torn down mid-update by the navigation itself, which is not this page's doing.
+    """
+    driver.get("about:blank")
+    drain_logs(driver)
+    start = time.monotonic()
+    driver.get(url)
+    eventually(lambda: ready(driver), timeout, 0.1, what)
+    return time.monotonic() - start
+
+
+def test_pages_load_offline_without_errors(app: AppServer, browser: webdriver.Chrome) -> None:
+    """/, /wall and a station page load, draw, log no error and ask nothing of any other host."""
+    pages = [
+        ("/", lambda d: map_drawn(d, "#map-graph") >= 60, "map drawn with its stations"),
+        ("/wall", lambda d: map_drawn(d, "#wall-graph") >= 60 and "/" in text_of(d, "#counter-reporting"), "wall"),
+        (f"/station/{TOULOUSE}", lambda d: d.find_elements(By.CSS_SELECTOR, "#station-level .main-svg"), "chart"),
+    ]
+    for path, ready, what in pages:
+        load(browser, app.url + path, ready, what)
+        errors, hosts = drain_logs(browser)
+        assert errors == [], (path, errors)
+        assert hosts == {f"127.0.0.1:{app.port}"}, (path, hosts)
+    # the hydrograph has its thresholds and the latest value of Toulouse
+    assert "m" in text_of(browser, "#station-latest")
+    assert browser.find_elements(By.CSS_SELECTOR, "#station-level .shapelayer path")
+
+
+def test_click_on_a_station_opens_its_page(app: AppServer, browser: webdriver.Chrome) -> None:
+    """A click on a station marker (plotly's click event on the graph) opens /station/<id>."""
+    load(browser, app.url + "/", lambda d: map_drawn(d, "#map-graph") > 0, "map drawn")
+    # MapLibre markers are WebGL circles: clicking a pixel is unreliable headless, so emit plotly's event
+    browser.execute_script(
+        """const gd = document.querySelector('#map-graph .js-plotly-plot');
+        const trace = gd.data.findIndex(t => (t.customdata || []).includes(arguments[0]));
+        const index = gd.data[trace].customdata.indexOf(arguments[0]);
+        gd.emit('plotly_click', {points: [{curveNumber: trace, pointNumber: index, pointIndex: index,
+            customdata: arguments[0], lat: gd.data[trace].lat[index], lon: gd.data[trace].lon[index]}]});""",
+        TOULOUSE,
+    )
+    eventually(lambda: browser.current_url.endswith(f"/station/{TOULOUSE}"), 20, 0.1, "station URL")
+    eventually(lambda: TOULOUSE in text_of(browser, "#station-title"), 20, 0.1, "station title")
+    errors, _ = drain_logs(browser)
+    assert errors == []
+
+
+def test_language_switch_changes_the_texts(app: AppServer, browser: webdriver.Chrome) -> None:
+    """Choosing English or 中文 re-renders the page's texts (and is remembered by the browser)."""
+    load(browser, app.url + "/", lambda d: text_of(d, ".fw-header"), "header")
+    browser.find_element(By.XPATH, "//label[normalize-space()='English']").click()
+    eventually(lambda: "One map" in text_of(browser, ".fw-header"), 20, 0.1, "English header")
+    browser.find_element(By.XPATH, "//label[normalize-space()='中文']").click()
+    eventually(lambda: "一张图" in text_of(browser, ".fw-header"), 20, 0.1, "Chinese header")
+    browser.refresh()
+    eventually(lambda: "一张图" in text_of(browser, ".fw-header"), 20, 0.1, "language kept after reload")
+
+
+def test_wall_shows_new_data_and_a_dead_server(garonne: Env, browser: webdriver.Chrome) -> None:
+    """New readings reach the wall within a few refreshes; when the server dies a banner says so."""
+    server = AppServer(garonne)
+    try:
+        load(browser, server.url + "/wall", lambda d: "/" in text_of(d, "#counter-reporting"), "wall counters")
+        red_before = int(text_of(browser, "#counter-red .fw-n") or 0)
+        station = load_catalogue(GARONNE)[TOULOUSE]
+        assert station.historical_max_m is not None
+        now_ms = int(time.time() * 1000)
+        garonne.client.write(
+            f'level,station={TOULOUSE} flags="",lag_s=0,value={station.historical_max_m + 0.5} {now_ms}'.encode()
+        )
+        eventually(
+            lambda: int(text_of(browser, "#counter-red .fw-n") or 0) == red_before + 1,
+            30,
+            0.2,
+            "the new red station counted on the wall",
+        )
+        assert browser.find_elements(By.CSS_SELECTOR, ".fw-red-active")  # the red counter pulses
+        assert not browser.find_elements(By.CSS_SELECTOR, ".fw-banner.fw-show")
+        errors, hosts = drain_logs(browser)
+        assert errors == []
+        assert hosts == {f"127.0.0.1:{server.port}"}
+    finally:
+        server.stop()
+    # 3 refreshes (1 s) + 5 s margin without an answer: the banner, the panels dimmed
+    eventually(lambda: browser.find_elements(By.CSS_SELECTOR, ".fw-banner.fw-show"), 30, 0.2, "stale banner")
+    assert "服务器" in text_of(browser, ".fw-banner") or "SERVER" in text_of(browser, ".fw-banner")
+    assert browser.find_elements(By.CSS_SELECTOR, ".fw-wall-body.fw-dim")
