@@ -19,6 +19,7 @@ from config.errors import ConfigError
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_CATALOGUE = PACKAGE_DIR / "catalogues" / "garonne.csv"
 CONFIG_ENV = "FLOODWATCH_CONFIG"
+SECRETS_FILE_ENV = "FLOODWATCH_SECRETS_FILE"
 
 #: secrets never live in the settings file: (section, key) -> environment variable
 SECRET_ENV: dict[tuple[str, str], str] = {
@@ -147,6 +148,17 @@ class ServicesSettings(_Strict):
         description="Messages Mosquitto queues per offline or slow client before dropping.",
     )
     start_timeout_s: Positive = Field(30.0, description="How long to wait for a service to answer.")
+    mqtt_password_file: Path | None = Field(
+        None, description="Local Mosquitto: its password file (mosquitto_passwd); set, anonymous access ends."
+    )
+    mqtt_acl_file: Path | None = Field(None, description="Local Mosquitto: its ACL file (who may publish where).")
+    mqtt_certfile: Path | None = Field(None, description="Local Mosquitto: server certificate (PEM); set, TLS only.")
+    mqtt_keyfile: Path | None = Field(None, description="Local Mosquitto: the certificate's private key (PEM).")
+    influx_auth: bool = Field(
+        False,
+        description="Local InfluxDB: require authentication (the first start creates the admin user "
+        "from FLOODWATCH_INFLUX_USERNAME/PASSWORD).",
+    )
 
 
 class RainRule(_Strict):
@@ -302,10 +314,11 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
             ) from exc
         _reject_secrets_in_file(data, path, text)
         _resolve_paths(data, path.parent)
+    secrets = {**read_secrets_file(Path(env[SECRETS_FILE_ENV])), **env} if env.get(SECRETS_FILE_ENV) else env
     for (section, key), var in SECRET_ENV.items():
         # a section that is not a table is reported by the validation below, at its line
-        if env.get(var) and isinstance(data.setdefault(section, {}), dict):
-            data[section][key] = env[var]
+        if secrets.get(var) and isinstance(data.setdefault(section, {}), dict):
+            data[section][key] = secrets[var]
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
@@ -321,11 +334,59 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         ) from exc
 
 
+def read_secrets_file(path: Path) -> dict[str, str]:
+    """``NAME=value`` lines (the ``SECRET_ENV`` names) from a file only its owner may read.
+
+    The environment wins over the file. Blank lines and ``#`` comments are skipped.
+
+    Raises:
+        ConfigError: the file is missing, readable by group or others, or has a bad line.
+    """
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"cannot read the secrets file ({exc})",
+            path=path,
+            key=SECRETS_FILE_ENV,
+            hint="point FLOODWATCH_SECRETS_FILE at a readable UTF-8 file",
+        ) from exc
+    if mode & 0o077:
+        raise ConfigError(
+            "the secrets file is readable by group or others", path=path, key=SECRETS_FILE_ENV, hint=f"chmod 600 {path}"
+        )
+    known = set(SECRET_ENV.values())
+    secrets: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        name, sep, value = stripped.partition("=")
+        if not sep or name.strip() not in known:
+            raise ConfigError(
+                f"expected NAME=value with NAME one of {', '.join(sorted(known))}",
+                path=path,
+                line=number,
+                hint="one secret per line, e.g. FLOODWATCH_MQTT_PASSWORD=...",
+            )
+        secrets[name.strip()] = value.strip()
+    return secrets
+
+
 def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     for key in ("catalogue", "var_dir"):
         if isinstance(data.get(key), str):
             data[key] = str(base / data[key])
-    for section, key in (("mqtt", "ca_file"), ("alerts", "critical_rain"), ("alerts", "flood_limits")):
+    for section, key in (
+        ("mqtt", "ca_file"),
+        ("alerts", "critical_rain"),
+        ("alerts", "flood_limits"),
+        ("services", "mqtt_password_file"),
+        ("services", "mqtt_acl_file"),
+        ("services", "mqtt_certfile"),
+        ("services", "mqtt_keyfile"),
+    ):
         values = data.get(section)
         if isinstance(values, dict) and isinstance(values.get(key), str):
             values[key] = str(base / values[key])

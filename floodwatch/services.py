@@ -14,9 +14,11 @@ import getpass
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +29,8 @@ from floodwatch.args import settings_from
 from floodwatch.errors import UserError
 
 TEMPLATES = PACKAGE_DIR / "templates"
-#: a minimal MQTT 3.1.1 CONNECT (clean session, keep-alive 5 s, client id "fw-probe")
+#: a minimal MQTT 3.1.1 CONNECT (clean session, keep-alive 5 s, client id "fw-probe"); any CONNACK,
+#: even "not authorized" from a broker that wants a password, means the broker is up
 _MQTT_PROBE = bytes([0x10, 20, 0, 4]) + b"MQTT" + bytes([4, 2, 0, 5, 0, 8]) + b"fw-probe"
 
 
@@ -69,6 +72,7 @@ class LocalService:
     config_text: str
     argv_tail: tuple[str, ...]
     start_timeout_s: float
+    tls: bool = False
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -174,9 +178,15 @@ class LocalService:
             except (urllib.error.URLError, OSError):
                 return False
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+            with contextlib.ExitStack() as stack:
+                sock = stack.enter_context(socket.create_connection(("127.0.0.1", self.port), timeout=1))
+                if self.tls:
+                    context = ssl.create_default_context()
+                    context.check_hostname = False
+                    context.verify_mode = ssl.CERT_NONE  # a liveness probe of our own loopback broker
+                    sock = stack.enter_context(context.wrap_socket(sock))
                 sock.sendall(_MQTT_PROBE)
-                return sock.recv(4) == b"\x20\x02\x00\x00"
+                return sock.recv(4)[:3] == b"\x20\x02\x00"
         except OSError:
             return False
 
@@ -228,6 +238,21 @@ class LocalService:
         return False
 
 
+def _mosquitto_security(settings: Settings) -> str:
+    """The listener's access and TLS lines: anonymous unless a password file is set."""
+    cfg = settings.services
+    lines = [f"allow_anonymous {'false' if cfg.mqtt_password_file else 'true'}"]
+    if cfg.mqtt_password_file:
+        lines.append(f"password_file {cfg.mqtt_password_file}")
+    if cfg.mqtt_acl_file:
+        lines.append(f"acl_file {cfg.mqtt_acl_file}")
+    if cfg.mqtt_certfile:
+        if not cfg.mqtt_keyfile:
+            raise UserError("services.mqtt_certfile needs services.mqtt_keyfile (the certificate's private key)")
+        lines += [f"certfile {cfg.mqtt_certfile}", f"keyfile {cfg.mqtt_keyfile}"]
+    return "\n".join(lines)
+
+
 class LocalServices:
     """The local Mosquitto and InfluxDB described by the settings."""
 
@@ -244,6 +269,7 @@ class LocalServices:
             )
         root = settings.var_dir.resolve()
         cfg = settings.services
+        self.settings = settings
         self.mosquitto = LocalService(
             name="mosquitto",
             port=settings.mqtt.port,
@@ -257,9 +283,11 @@ class LocalServices:
                 state=root / "mosquitto",
                 log=root / "log" / "mosquitto-broker.log",
                 max_queued=cfg.mqtt_max_queued,
+                security=_mosquitto_security(settings),
             ),
             argv_tail=("-c",),
             start_timeout_s=cfg.start_timeout_s,
+            tls=cfg.mqtt_certfile is not None,
         )
         self.influxdb = LocalService(
             name="influxdb",
@@ -268,7 +296,12 @@ class LocalServices:
             state_dir=root / "influxdb",
             config_text=(TEMPLATES / "influxdb.conf")
             .read_text()
-            .format(port=influx_url.port or 8086, rpc_port=cfg.influx_rpc_port, state=root / "influxdb"),
+            .format(
+                port=influx_url.port or 8086,
+                rpc_port=cfg.influx_rpc_port,
+                state=root / "influxdb",
+                auth="true" if cfg.influx_auth else "false",
+            ),
             argv_tail=("run", "-config"),
             start_timeout_s=cfg.start_timeout_s,
         )
@@ -285,10 +318,33 @@ class LocalServices:
             for service in self.all:
                 service.start()
                 started.append(service)
+            if self.settings.services.influx_auth:
+                self._create_influx_admin()
         except UserError:
             for service in started:
                 service.stop()
             raise
+
+    def _create_influx_admin(self) -> None:
+        """With authentication on, the first start creates the admin user (InfluxDB allows it while it has none)."""
+        influx = self.settings.influx
+        if not influx.username or influx.password is None:
+            raise UserError(
+                "services.influx_auth is on: set FLOODWATCH_INFLUX_USERNAME and FLOODWATCH_INFLUX_PASSWORD "
+                "(the first start creates that admin user)"
+            )
+        user = influx.username.replace('"', "")
+        secret = influx.password.get_secret_value().replace("\\", "\\\\").replace("'", "\\'")
+        body = urllib.parse.urlencode({"q": f"CREATE USER \"{user}\" WITH PASSWORD '{secret}' WITH ALL PRIVILEGES"})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.influxdb.port}/query", data=body.encode(), method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5):  # noqa: S310 - our own loopback server
+                pass
+        except urllib.error.HTTPError as exc:
+            if exc.code != 401:  # 401: users exist already, the admin was created at an earlier start
+                raise UserError(f"could not create the InfluxDB admin user: HTTP {exc.code}") from exc
 
     def stop(self) -> None:
         """Stop both."""

@@ -138,6 +138,11 @@ class Ingester:
     def _check_influx(self, *, fail_fast: bool) -> None:
         client = self.sink.client
         if client.ping():
+            try:
+                client.check_access()
+            except InfluxError as exc:
+                if fail_fast or not exc.retryable:
+                    raise StartupError(str(exc)) from exc
             if self.settings.influx.create_database:
                 try:
                     client.create_database()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -74,6 +75,8 @@ class MqttTransport:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         self.client = client
+        self._first_answer = threading.Event()
+        self._refusal: str | None = None
 
     def _connect_properties(self) -> Properties:
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call] # paho's Properties is untyped
@@ -94,14 +97,21 @@ class MqttTransport:
             "clean_start": False,
             "properties": self._connect_properties(),
         }
+        where = f"MQTT broker {self.settings.host}:{self.settings.port}"
         if fail_fast:
             try:
                 self.client.connect(**args)
-            except OSError as exc:
-                raise StartupError(f"MQTT broker {self.settings.host}:{self.settings.port} unreachable: {exc}") from exc
+            except OSError as exc:  # ssl.SSLError is an OSError
+                raise StartupError(f"{where} unreachable: {exc}") from exc
         else:
             self.client.connect_async(**args)
         self.client.loop_start()
+        if fail_fast:
+            answered = self._first_answer.wait(self.settings.keepalive_s)
+            if not answered or self._refusal:
+                # no loop_stop(): paho's thread may be waiting out its reconnect delay; it is a daemon
+                self.client.disconnect()
+                raise StartupError(f"{where} {self._refusal or 'did not answer CONNECT'}")
 
     def stop(self) -> None:
         """Disconnect (the broker keeps the session and any unacknowledged messages)."""
@@ -119,8 +129,19 @@ class MqttTransport:
 
     def _on_connect(self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
         if reason.is_failure:
-            log.error("MQTT broker %s:%s refused the connection: %s", self.settings.host, self.settings.port, reason)
+            refusal = f"refused the connection: {reason}"
+            if "authorized" in str(reason).lower() or "password" in str(reason).lower():
+                who = f"user {self.settings.username!r}" if self.settings.username else "no user"
+                refusal += f" ({who}; set FLOODWATCH_MQTT_USERNAME and FLOODWATCH_MQTT_PASSWORD)"
+            if refusal != self._refusal:  # once per distinct refusal, not at every retry
+                log.error(
+                    "MQTT broker %s:%s %s; retrying with backoff", self.settings.host, self.settings.port, refusal
+                )
+            self._refusal = refusal
+            self._first_answer.set()
             return
+        self._refusal = None
+        self._first_answer.set()
         log.info(
             "connected to MQTT %s:%s, subscribing to %s",
             self.settings.host,

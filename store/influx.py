@@ -70,7 +70,8 @@ class InfluxClient:
             # 2.x and 3.x v1-compatibility endpoints take the token in this header.
             self.session.headers["Authorization"] = f"Token {settings.token.get_secret_value()}"
         elif settings.username and settings.password is not None:
-            self.params.update(u=settings.username, p=settings.password.get_secret_value())
+            # Basic auth, not the u/p query parameters: credentials never appear in a URL or its logs
+            self.session.auth = (settings.username, settings.password.get_secret_value())
 
     def close(self) -> None:
         """Close the HTTP session."""
@@ -156,6 +157,32 @@ class InfluxClient:
                 row.update(series.tags)
                 out.append(row)
         return out
+
+    def check_access(self) -> None:
+        """Fail now, clearly, when the credentials are refused (``/ping`` answers without them).
+
+        Raises:
+            InfluxError: unreachable (retryable) or credentials refused (not retryable), naming which.
+        """
+        try:
+            self.query("SHOW MEASUREMENTS LIMIT 1")
+        except InfluxError as exc:
+            if exc.status in (401, 403):
+                how = (
+                    "token (FLOODWATCH_INFLUX_TOKEN)"
+                    if self.settings.token
+                    else (
+                        f"user {self.settings.username!r} (FLOODWATCH_INFLUX_USERNAME/PASSWORD)"
+                        if self.settings.username
+                        else "no credentials (set FLOODWATCH_INFLUX_USERNAME/PASSWORD or FLOODWATCH_INFLUX_TOKEN)"
+                    )
+                )
+                raise InfluxError(
+                    f"InfluxDB at {self.base} refused {how}: HTTP {exc.status}", status=exc.status, retryable=False
+                ) from exc
+            if exc.status == 404 or "database not found" in str(exc):
+                return  # created at start when allowed
+            raise
 
     def create_database(self) -> None:
         """``CREATE DATABASE`` (a no-op when it exists)."""

@@ -96,14 +96,15 @@ class Env:
         """Read the settings file again."""
         self.settings = load_settings(self.path)
 
-    def start_ingester(self) -> subprocess.Popen[bytes]:
-        """Run ``floodwatch ingest`` as a child process, waiting until it is connected."""
+    def start_ingester(self, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Run ``floodwatch ingest`` as a child process (``env`` added to ours), waiting until it is connected."""
         with (self.path.parent / "ingest.log").open("ab") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "floodwatch.cli", "--config", str(self.path), "ingest"],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                env={**os.environ, **(env or {})},
             )
         self.processes.append(process)
         eventually(
