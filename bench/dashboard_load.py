@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import statistics
 import sys
 import tempfile
@@ -89,6 +90,7 @@ def main() -> None:
     parser.add_argument("catalogue", nargs="?", default=str(REPO / "config/catalogues/onemap_uk_525.csv"))
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     with tempfile.TemporaryDirectory() as root:
         mqtt, influx, rpc = free_port(), free_port(), free_port()
         settings = Settings.model_validate(

@@ -180,11 +180,15 @@ def clip_collection(collection: dict[str, Any], bbox: BBox, *, as_lines: bool = 
     return {"type": "FeatureCollection", "features": features}
 
 
-def padded(bbox: BBox, fraction: float = 1.5, minimum: float = 2.0) -> BBox:
-    """``bbox`` grown on every side by ``fraction`` of its size (at least ``minimum`` degrees)."""
+def padded(bbox: BBox, fraction: float = 1.5, minimum: float = 6.0) -> BBox:
+    """``bbox`` grown on every side by ``fraction`` of its size.
+
+    At least ``minimum`` degrees of longitude and half that of latitude: a 16:9 screen at the
+    initial zoom must not see the clip's edges.
+    """
     west, south, east, north = bbox
     dx = max((east - west) * fraction, minimum)
-    dy = max((north - south) * fraction, minimum)
+    dy = max((north - south) * fraction, minimum / 2)
     return (max(west - dx, -180.0), max(south - dy, -85.0), min(east + dx, 180.0), min(north + dy, 85.0))
 
 
