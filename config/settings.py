@@ -113,6 +113,15 @@ class IngestSettings(_Strict):
     )
     oldest: datetime = Field(datetime(2000, 1, 1, tzinfo=UTC), description="Readings stamped before this are rejected.")
     max_payload_bytes: int = Field(256 * 1024, ge=256, description="Larger MQTT payloads are rejected.")
+    station_rate_per_s: float = Field(
+        1000.0,
+        gt=0,
+        description="Messages a second one station topic may send after its burst (a replay at full speed "
+        "sends ~300); more are rejected as rate_limited.",
+    )
+    station_burst: int = Field(
+        20_000, ge=1, description="Messages one station topic may send at once (a month of 5-min backlog fits)."
+    )
     max_readings_per_message: int = Field(
         5000, ge=1, description="A gateway batch with more readings is rejected whole."
     )
@@ -240,6 +249,7 @@ class DashboardSettings(_Strict):
 
     host: str = Field("127.0.0.1", description="Address the dashboard listens on.")
     port: Port = Field(8050, description="Port the dashboard listens on.")
+    refresh_s: float = Field(10.0, ge=1, le=3600, description="How often the map and the wall display refresh.")
 
 
 class Settings(_Strict):

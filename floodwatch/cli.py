@@ -28,6 +28,7 @@ COMMANDS = {
     "up": "floodwatch.up",
     "settings": "floodwatch.settings_cmd",
     "alerts": "floodwatch.alerts_cmd",
+    "doctor": "floodwatch.doctor",
 }
 
 EPILOG = """\

@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     from dashboard.app import create_app  # noqa: PLC0415 - Dash is heavy; other commands do not need it
 
     settings = settings_from(args)
-    app = create_app(settings)
+    app = create_app(settings, refresh_ms=int(settings.dashboard.refresh_s * 1000))
     print(f"floodwatch dashboard: http://{settings.dashboard.host}:{settings.dashboard.port}/", flush=True)
     app.run(host=settings.dashboard.host, port=settings.dashboard.port, debug=False)
     return 0

@@ -21,6 +21,7 @@ from config.units import UnitError, parse_interval, to_si
 REASONS: Final[dict[str, str]] = {
     "bad_topic": "the topic is not PREFIX/STATION_ID",
     "too_large": "the payload is larger than ingest.max_payload_bytes",
+    "rate_limited": "the station's topic sent more than ingest.station_burst at once, then ingest.station_rate_per_s",
     "bad_json": "the payload is not UTF-8 JSON",
     "bad_shape": "the JSON is not a reading object or a {readings: [...]} batch",
     "bad_version": "the payload's contract version is not supported",

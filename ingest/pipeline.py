@@ -23,6 +23,7 @@ from config.settings import Settings
 from ingest.deadletter import DeadLetter, DeadLetterStore
 from ingest.decode import Limits, decode
 from ingest.engine import Engine, Event, escalation_line
+from ingest.limits import RateLimiter
 from ingest.metrics import Metrics, serve
 from ingest.notify import Notifier
 from ingest.restore import restore
@@ -85,6 +86,7 @@ class Ingester:
             if alerts.channels:
                 self.notifier = Notifier(settings, catalogue)
         self._acks_since_ms = 0
+        self.limiter = RateLimiter(settings.ingest.station_rate_per_s, settings.ingest.station_burst)
 
     # -- paho's network thread: convert and enqueue only -------------------------------------
     def _deliver(self, message: Message) -> None:
@@ -232,6 +234,15 @@ class Ingester:
         if not batch.messages:
             self.metrics.oldest_unacked_ms = message.arrival_ms
         batch.messages.append(message)
+        if not self.limiter.allow(message.topic, message.arrival_ms / 1000):
+            self._reject(
+                batch,
+                message,
+                "rate_limited",
+                f"more than {self.settings.ingest.station_burst} messages "
+                f"at once, then {self.settings.ingest.station_rate_per_s:g}/s, on this topic",
+            )
+            return
         decoded = decode(
             message.topic,
             message.payload,
@@ -249,19 +260,14 @@ class Ingester:
         batch.lines.extend(encode(reading) for reading in readings)
         self.metrics.readings_accepted += len(readings)
         for reject in decoded.rejects:
-            whole = reject.item is None
-            batch.letters.append(
-                DeadLetter(
-                    message.arrival_ms,
-                    message.topic,
-                    reject.reason,
-                    reject.detail,
-                    payload=message.payload if whole else None,
-                    item=reject.item,
-                )
-            )
-            with self._lock:
-                self.metrics.rejected[reject.reason] += 1
+            self._reject(batch, message, reject.reason, reject.detail, reject.item)
+
+    def _reject(self, batch: Batch, message: Message, reason: str, detail: str, item: object = None) -> None:
+        """Keep a rejected message (or one reading of it) with its reason, and count it."""
+        payload = message.payload if item is None else None
+        batch.letters.append(DeadLetter(message.arrival_ms, message.topic, reason, detail, payload=payload, item=item))
+        with self._lock:
+            self.metrics.rejected[reason] += 1
 
     def _flush(self, batch: Batch) -> bool:
         """Store or spool the points, keep the dead letters, then ack. False if it must give up."""

@@ -122,8 +122,17 @@ def list_alerts(
     ``station`` must be a validated catalogue id (it is quoted, never interpolated raw).
     """
     where = f" AND station = {quote_literal(station)}" if station else ""
-    events = client.rows(f"SELECT * FROM {EVENT} WHERE time >= 0{where}")
-    actions = client.rows(f"SELECT * FROM {ACTION} WHERE time >= 0{where}")
+    # Read from since_ms, or from the oldest alert still active if that is older: bounded, yet complete.
+    states = client.rows(
+        f"SELECT last(state) AS state, last(fired_ms) AS fired_ms FROM {STATE} WHERE superseded = false{where} "
+        "GROUP BY station, rule"
+    )
+    active = [int(r["fired_ms"]) for r in states if r["state"] in ("firing", "recovering") and r["fired_ms"]]
+    if active_only and not active:
+        return []
+    start = min(active) if active_only else min([since_ms, *active])
+    events = client.rows(f"SELECT * FROM {EVENT} WHERE time >= {start}ms{where}")
+    actions = client.rows(f"SELECT * FROM {ACTION} WHERE time >= {start}ms{where}")
     alerts: dict[str, Alert] = {}
     for row in sorted(events, key=lambda r: (r["time"], r["event"] != "raised")):
         ident = row["alert_id"]
