@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from config.contract import STATION_ID
 from store.influx import InfluxClient, quote_literal
 
 COLOURS: Final = ("blue", "yellow", "orange", "red")
@@ -121,7 +122,9 @@ def list_alerts(
 
     ``station`` must be a validated catalogue id (it is quoted, never interpolated raw).
     """
-    where = f" AND station = {quote_literal(station)}" if station else ""
+    if station is not None and not STATION_ID.match(station):
+        return []  # no stored station has such an id
+    where = "" if station is None else f" AND station = {quote_literal(station)}"
     # Read from since_ms, or from the oldest alert still active if that is older: bounded, yet complete.
     states = client.rows(
         f"SELECT last(state) AS state, last(fired_ms) AS fired_ms FROM {STATE} WHERE superseded = false{where} "

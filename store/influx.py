@@ -40,8 +40,16 @@ class Series:
 
 
 def quote_literal(value: str) -> str:
-    r"""An InfluxQL single-quoted string literal with ``\`` and ``'`` escaped."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    r"""An InfluxQL single-quoted string literal with ``\``, ``'`` and newlines escaped.
+
+    Raises:
+        ValueError: the text holds a carriage return (InfluxQL's reader turns it into a newline) or a
+            NUL (its end-of-input mark): neither can be quoted faithfully.
+    """
+    if "\r" in value or "\x00" in value:
+        raise ValueError("InfluxQL cannot quote a carriage return or a NUL character")
+    # InfluxQL's scanner ends a literal at a raw newline: escape it as it understands, \n
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n") + "'"
 
 
 def quote_ident(name: str) -> str:
