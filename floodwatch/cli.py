@@ -29,6 +29,8 @@ COMMANDS = {
     "settings": "floodwatch.settings_cmd",
     "alerts": "floodwatch.alerts_cmd",
     "doctor": "floodwatch.doctor",
+    "backup": "floodwatch.backup",
+    "restore": "floodwatch.backup",
 }
 
 EPILOG = """\
@@ -55,8 +57,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="FILE", help=f"settings TOML file (default: ${CONFIG_ENV} or built-ins)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, module in COMMANDS.items():
-        if command in (None, name):
+    wanted = {module for name, module in COMMANDS.items() if command in (None, name)}
+    for module in dict.fromkeys(COMMANDS.values()):  # a module may register several commands
+        if module in wanted:
             importlib.import_module(module).register(subparsers)
     return parser
 
