@@ -260,6 +260,9 @@ class Settings(_Strict):
     timezone: str = Field("Asia/Shanghai", description="Zone times are shown in (stored times are UTC).")
     language: Literal["zh", "en"] = Field("zh", description="Default UI and message language.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log verbosity.")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as text, or one JSON object a line (for a log collector)."
+    )
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     influx: InfluxSettings = Field(default_factory=InfluxSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 from config.settings import CONFIG_ENV, Settings, load_settings
 from floodwatch.errors import UserError
+from floodwatch.logs import configure
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """Load the settings named by ``--config`` or ``$FLOODWATCH_CONFIG`` (or the defaults); apply ``log_level``."""
     path = getattr(args, "config", None) or os.environ.get(CONFIG_ENV)
     settings = load_settings(Path(path) if path else None)
-    if not getattr(args, "verbose", False):
-        logging.getLogger().setLevel(settings.log_level)
+    configure(settings.log_level if not getattr(args, "verbose", False) else "DEBUG", settings.log_format)
     return settings
 
 

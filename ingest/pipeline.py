@@ -264,6 +264,7 @@ class Ingester:
 
     def _reject(self, batch: Batch, message: Message, reason: str, detail: str, item: object = None) -> None:
         """Keep a rejected message (or one reading of it) with its reason, and count it."""
+        log.debug("rejected (%s): %s", reason, detail, extra={"topic": message.topic})
         payload = message.payload if item is None else None
         batch.letters.append(DeadLetter(message.arrival_ms, message.topic, reason, detail, payload=payload, item=item))
         with self._lock:
@@ -334,7 +335,10 @@ class Ingester:
     def _refused(self, refused: list[tuple[str, str]], arrival_ms: int) -> None:
         if not refused:
             return
-        log.warning("InfluxDB refused %d point(s), dead-lettered: %s", len(refused), refused[0][1])
+        station = refused[0][0].split(",station=", 1)[-1].split(" ", 1)[0]
+        log.warning(
+            "InfluxDB refused %d point(s), dead-lettered: %s", len(refused), refused[0][1], extra={"station": station}
+        )
         self.deadletters.append(
             [DeadLetter(arrival_ms, "", "influx_refused", reason, line=line) for line, reason in refused]
         )
