@@ -2,29 +2,35 @@
 
 Nothing lives at module level: the catalogue, the data layer (with its cache) and the clipped
 basemap belong to the app built here. Dash serves its own scripts (``serve_locally``) and the CSS
-is inlined in the page, so a browser asks nothing of any other host.
+is inlined in the page, so a browser asks nothing of any other host. Responses are compressed
+(flask-compress: plotly.js is 4.8 MB, ~1.5 MB gzipped) and the Flask server answers ``/health``
+for a load balancer or a monitoring probe. ``dashboard.wsgi`` serves it with gunicorn.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from dash import Dash, Input, Output, dcc, html, no_update
 from dash.development.base_component import Component
+from flask import Flask, Response, jsonify
+from flask_compress import Compress
 
 from config.catalogue import load_catalogue
 from config.i18n import LANGUAGES
 from config.settings import Settings
 from dashboard import geo, ids, status, theme
 from dashboard.context import Context
-from dashboard.data import DataLayer
+from dashboard.data import DataLayer, DataUnavailableError
 from dashboard.pages import map as map_page
 from dashboard.pages import station as station_page
 from dashboard.pages import wall as wall_page
 from store.influx import InfluxClient
 
-REFRESH_MS = 10_000
+#: what flask-compress may use, best first (browsers offer br and zstd over HTTPS only, gzip always)
+COMPRESS_ALGORITHMS = ["zstd", "br", "gzip"]
 
 
 def route(ctx: Context, pathname: str | None, language: str) -> Component:
@@ -37,8 +43,36 @@ def route(ctx: Context, pathname: str | None, language: str) -> Component:
     return map_page.layout(ctx, language)
 
 
-def create_app(settings: Settings, *, refresh_ms: int = REFRESH_MS) -> Dash:
-    """Build the app for ``settings`` (reads the catalogue and the basemap files once)."""
+def health(ctx: Context) -> tuple[dict[str, Any], int]:
+    """``/health``: the data the screens see (cached snapshot) summarised, HTTP 503 when InfluxDB fails."""
+    now_ms = int(time.time() * 1000)
+    try:
+        snapshot = ctx.data.snapshot()
+    except DataUnavailableError as exc:
+        return status.health_report(None, now_ms, ctx.zone, error=str(exc)), 503
+    return status.health_report(snapshot.table, now_ms, ctx.zone), 200
+
+
+def add_server_routes(server: Flask, ctx: Context) -> None:
+    """Compression of every response and the ``/health`` route on the Flask server."""
+    server.config.update(COMPRESS_ALGORITHM=COMPRESS_ALGORITHMS, COMPRESS_LEVEL=6, COMPRESS_MIN_SIZE=500)
+    Compress(server)
+
+    @server.route("/health")
+    def health_route() -> tuple[Response, int]:
+        body, code = health(ctx)
+        return jsonify(body), code
+
+
+def create_app(settings: Settings, *, refresh_ms: int | None = None) -> Dash:
+    """Build the app for ``settings`` (reads the catalogue and the basemap files once).
+
+    Args:
+        settings: validated settings.
+        refresh_ms: how often the map and the wall refresh; default ``dashboard.refresh_s``.
+    """
+    if refresh_ms is None:
+        refresh_ms = int(settings.dashboard.refresh_s * 1000)
     catalogue = load_catalogue(settings.catalogue)
     zone = ZoneInfo(settings.timezone)
     center, zoom, bbox = status.view_of(catalogue)
@@ -78,6 +112,7 @@ def create_app(settings: Settings, *, refresh_ms: int = REFRESH_MS) -> Dash:
     def pick_language(language: Any) -> Any:
         return language if language in LANGUAGES else no_update
 
+    add_server_routes(app.server, ctx)
     app._floodwatch_ctx = ctx  # type: ignore[attr-defined]  # for tests and tools; never a module global
     map_page.register(app, ctx)
     wall_page.register(app, ctx)

@@ -27,6 +27,8 @@ KINDS: Final = ("river", "reservoir", "rain")
 HYDRO_DAY_START_H: Final = 8
 #: trends are measured over at least this span, else they are noise
 MIN_TREND_SPAN_MS: Final = 10 * 60 * 1000
+#: no new reading from any station for this long: the data are stale, the wall and /health say so
+STALE_DATA_MS: Final = 15 * 60 * 1000
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -348,3 +350,36 @@ def view_of(catalogue: Catalogue) -> tuple[dict[str, float], float, tuple[float,
     span = max(east - west, (north - south) * 1.5, 0.05)
     zoom = max(1.0, min(12.0, math.log2(360 / span) - 0.6))
     return {"lat": (south + north) / 2, "lon": (west + east) / 2}, round(zoom, 2), (west, south, east, north)
+
+
+def iso_time(ms: int | None, zone: ZoneInfo) -> str | None:
+    """A UTC ms time as ISO 8601 in ``zone`` with its offset (None for None)."""
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, UTC).astimezone(zone).isoformat(timespec="seconds")
+
+
+def health_report(table: pd.DataFrame | None, now_ms: int, zone: ZoneInfo, error: str = "") -> dict[str, Any]:
+    """The ``/health`` document: InfluxDB reachable, the newest data time, stations reporting.
+
+    ``status`` is ``ok``, ``stale`` (InfluxDB answers but no station reported for
+    ``STALE_DATA_MS``: the dashboard works, the data feed does not) or ``unavailable`` (InfluxDB did
+    not answer: ``table`` is None and ``error`` says why).
+    """
+    report: dict[str, Any] = {"time": iso_time(now_ms, zone)}
+    if table is None:
+        return {**report, "ok": False, "status": "unavailable", "influxdb": "unreachable", "error": error}
+    times = table["time_ms"].dropna()
+    newest = int(times.max()) if not times.empty else None
+    stale = newest is None or now_ms - newest > STALE_DATA_MS
+    count = counters(table)
+    return {
+        **report,
+        "ok": True,
+        "status": "stale" if stale else "ok",
+        "influxdb": "reachable",
+        "newest_data": iso_time(newest, zone),
+        "newest_data_age_s": None if newest is None else max(0, (now_ms - newest) // 1000),
+        "stations": count.stations,
+        "reporting": count.reporting,
+    }

@@ -9,6 +9,9 @@ language switch changes the texts.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -16,6 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -121,6 +125,16 @@ def browser() -> Iterator[webdriver.Chrome]:
     driver.quit()
 
 
+def received(driver: webdriver.Chrome) -> int:
+    """Bytes received over the network (compressed, as transferred) by the page loaded last."""
+    return int(
+        driver.execute_script(
+            "return performance.getEntriesByType('resource').concat(performance.getEntriesByType('navigation'))"
+            ".reduce((n, e) => n + e.transferSize, 0);"
+        )
+    )
+
+
 def drain_logs(driver: webdriver.Chrome) -> tuple[list[str], set[str]]:
     """Console errors (SEVERE) and the hosts of every http(s)/ws request since the last call."""
     errors = [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
@@ -166,13 +180,21 @@ def test_pages_load_offline_without_errors(app: AppServer, browser: webdriver.Ch
     pages = [
         ("/", lambda d: map_drawn(d, "#map-graph") >= 60, "map drawn with its stations"),
         ("/wall", lambda d: map_drawn(d, "#wall-graph") >= 60 and "/" in text_of(d, "#counter-reporting"), "wall"),
-        (f"/station/{TOULOUSE}", lambda d: d.find_elements(By.CSS_SELECTOR, "#station-level .main-svg"), "chart"),
+        (
+            f"/station/{TOULOUSE}",
+            # the summary and the figures come from one callback: wait for it, not the empty graph's svg
+            lambda d: d.find_elements(By.CSS_SELECTOR, "#station-level .main-svg") and text_of(d, "#station-latest"),
+            "chart",
+        ),
     ]
     for path, ready, what in pages:
         load(browser, app.url + path, ready, what)
         errors, hosts = drain_logs(browser)
         assert errors == [], (path, errors)
         assert hosts == {f"127.0.0.1:{app.port}"}, (path, hosts)
+        if path == "/wall":
+            # gzip: what the browser received for the whole wall, plotly.js included (4.8 MB unpacked)
+            assert received(browser) < 2_000_000
     # the hydrograph has its thresholds and the latest value of Toulouse
     assert "m" in text_of(browser, "#station-latest")
     assert browser.find_elements(By.CSS_SELECTOR, "#station-level .shapelayer path")
@@ -236,3 +258,50 @@ def test_wall_shows_new_data_and_a_dead_server(garonne: Env, browser: webdriver.
     eventually(lambda: browser.find_elements(By.CSS_SELECTOR, ".fw-banner.fw-show"), 30, 0.2, "stale banner")
     assert "服务器" in text_of(browser, ".fw-banner") or "SERVER" in text_of(browser, ".fw-banner")
     assert browser.find_elements(By.CSS_SELECTOR, ".fw-wall-body.fw-dim")
+
+
+def get_json(url: str) -> tuple[int, dict[str, Any]]:
+    """HTTP status and JSON body of a GET ((0, {}) when nothing answers)."""
+    try:
+        response = requests.get(url, timeout=5)
+    except requests.RequestException:
+        return 0, {}
+    return response.status_code, dict(response.json())
+
+
+def test_gunicorn_serves_the_app_with_health_and_gzip(garonne: Env, tmp_path: Any) -> None:
+    """gunicorn dashboard.wsgi:app (settings from $FLOODWATCH_CONFIG) serves the pages gzipped and /health."""
+    port = free_port()
+    log = (tmp_path / "gunicorn.log").open("wb")
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "4", "--no-control-socket"),
+            *("--bind", f"127.0.0.1:{port}", "dashboard.wsgi:app"),
+        ],
+        cwd=REPO,
+        env={**os.environ, "FLOODWATCH_CONFIG": str(garonne.path)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+    def healthy() -> dict[str, Any]:
+        assert process.poll() is None, (tmp_path / "gunicorn.log").read_text()
+        code, body = get_json(f"http://127.0.0.1:{port}/health")
+        return body if code == 200 else {}
+
+    try:
+        body = eventually(healthy, 60, 0.2, "gunicorn answering /health")
+        assert body["ok"] is True
+        assert body["influxdb"] == "reachable"
+        assert body["newest_data"] is not None
+        page = requests.get(f"http://127.0.0.1:{port}/wall", headers={"Accept-Encoding": "gzip"}, timeout=5)
+        assert page.headers["Content-Encoding"] == "gzip"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()

@@ -311,3 +311,75 @@ def test_pages_render_in_both_languages(tmp_path: Path) -> None:
         assert "O200004001" in station
         missing = json.dumps(route(ctx, "/station/NOPE", language).to_plotly_json(), default=str, ensure_ascii=False)
         assert "NOPE" in missing
+
+
+def test_health_report() -> None:
+    """/health says whether InfluxDB answered, how old the newest reading is, and stale when no station reports."""
+    fresh = status.health_report(table(), NOW, ZONE)
+    assert (fresh["ok"], fresh["status"], fresh["influxdb"]) == (True, "ok", "reachable")
+    assert fresh["newest_data"] == status.iso_time(NOW - 60_000, ZONE)
+    assert fresh["newest_data"].endswith("+08:00")
+    assert (fresh["newest_data_age_s"], fresh["stations"], fresh["reporting"]) == (60, 5, 2)
+    later = status.health_report(table(), NOW + 20 * 60_000, ZONE)
+    assert (later["ok"], later["status"]) == (True, "stale")
+    down = status.health_report(None, NOW, ZONE, error="InfluxDB at x unreachable")
+    assert (down["ok"], down["status"], down["error"]) == (False, "unavailable", "InfluxDB at x unreachable")
+
+
+def unreachable_settings() -> Settings:
+    from floodwatch.services import free_port
+
+    return Settings.model_validate(
+        {
+            "catalogue": str(REPO / "config/catalogues/garonne.csv"),
+            "influx": {"url": f"http://127.0.0.1:{free_port()}", "timeout_s": 2},
+        }
+    )
+
+
+def test_health_answers_503_when_influxdb_does_not_answer() -> None:
+    """A load balancer sees HTTP 503 and the reason when the database is down."""
+    from dashboard.app import create_app
+
+    client = create_app(unreachable_settings()).server.test_client()
+    response = client.get("/health")
+    assert response.status_code == 503
+    assert response.json is not None
+    assert response.json["ok"] is False
+    assert "unreachable" in response.json["error"]
+
+
+def test_responses_are_gzipped() -> None:
+    """plotly.js (4.8 MB) and the page go out gzipped when the browser accepts it, plain otherwise."""
+    from dashboard.app import create_app
+
+    client = create_app(unreachable_settings()).server.test_client()
+    plain = client.get("/_dash-component-suites/plotly/package_data/plotly.min.js")
+    assert len(plain.data) > 4_000_000
+    assert "Content-Encoding" not in plain.headers
+    packed = client.get(
+        "/_dash-component-suites/plotly/package_data/plotly.min.js", headers={"Accept-Encoding": "gzip"}
+    )
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert len(packed.data) < 1_600_000
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    page = client.get("/wall", headers={"Accept-Encoding": "gzip, deflate"})
+    assert page.headers["Content-Encoding"] == "gzip"
+
+
+def test_wsgi_builds_the_app_from_the_config_named_in_the_environment(tmp_path: Path) -> None:
+    """dashboard.wsgi reads $FLOODWATCH_CONFIG; a wrong file stops it with the settings error."""
+    from config.errors import ConfigError
+    from dashboard.wsgi import build
+    from floodwatch.services import free_port
+
+    config = tmp_path / "floodwatch.toml"
+    config.write_text(f'[influx]\nurl = "http://127.0.0.1:{free_port()}"\ntimeout_s = 2\n')
+    server = build({"FLOODWATCH_CONFIG": str(config)})
+    response = server.test_client().get("/health")
+    assert response.status_code == 503
+    assert response.json is not None
+    assert str(config.read_text().split('"')[1]) in response.json["error"]
+    config.write_text("[dashboard]\nprot = 80\n")
+    with pytest.raises(ConfigError, match="prot"):
+        build({"FLOODWATCH_CONFIG": str(config)})

@@ -22,7 +22,7 @@ from dashboard.context import Context
 from dashboard.data import DataUnavailableError
 
 #: no new reading from any station for this long: the data are stale, say so
-STALE_DATA_MS: Final = 15 * 60 * 1000
+STALE_DATA_MS: Final = status.STALE_DATA_MS
 
 #: the browser notes when the server last answered (its own clock: server and wall may disagree)
 SEEN_JS: Final = "function (status) { return Date.now(); }"
