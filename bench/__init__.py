@@ -1,0 +1,1 @@
+"""``floodwatch bench``: every hot path measured beside its ceiling or baseline, in one run."""

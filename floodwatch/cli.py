@@ -28,6 +28,7 @@ COMMANDS = {
     "up": "floodwatch.up",
     "settings": "floodwatch.settings_cmd",
     "alerts": "floodwatch.alerts_cmd",
+    "bench": "floodwatch.bench_cmd",
     "doctor": "floodwatch.doctor",
     "backup": "floodwatch.backup",
     "restore": "floodwatch.backup",
