@@ -288,7 +288,7 @@ def test_translations_cover_every_key_in_both_languages() -> None:
         used |= set(
             re.findall(
                 r"""["']((?:wall|station|col|map|nav|hover|fig|range|threshold|alert|unit|app|"""
-                r"""status|state|kind)\.[a-z0-9_.]+)["']""",
+                r"""status|state|kind|rule)\.[a-z0-9_.]+)["']""",
                 path.read_text(encoding="utf-8"),
             )
         )
@@ -383,3 +383,46 @@ def test_wsgi_builds_the_app_from_the_config_named_in_the_environment(tmp_path: 
     config.write_text("[dashboard]\nprot = 80\n")
     with pytest.raises(ConfigError, match="prot"):
         build({"FLOODWATCH_CONFIG": str(config)})
+
+
+def test_every_alert_rule_of_the_engine_is_shown_in_words() -> None:
+    """Each rule id the alert engine can raise (level, flood_limit, rain_Nh, rate, forecast, stale, suspect)
+    reads as words in both languages, in the station's alert history and on the wall."""
+    from config.settings import AlertSettings
+    from dashboard.components import station as station_parts
+    from dashboard.components import wall as wall_parts
+    from dashboard.components.common import rule_name
+    from ingest.rules import rules_for
+    from store.alerts import Alert
+
+    reservoir = Station(
+        id="V1",
+        name_en="Reservoir",
+        kind="reservoir",
+        lat=1,
+        lon=1,
+        warning_m=3.0,
+        flood_limit_m=2.0,
+        quantities=("level",),
+    )
+    gauge = Station(id="G1", name_en="Gauge", kind="rain", lat=1, lon=1)
+    critical = {1: {"red": 40.0}, 24: {"blue": 80.0}}
+    rules = {rule.name for s in (FULL, reservoir, gauge) for rule in rules_for(s, AlertSettings(), critical)}
+    assert {"level", "flood_limit", "rate", "forecast", "stale", "suspect", "rain_1h", "rain_24h"} <= rules
+    for language in ("zh", "en"):
+        for rule in rules:
+            words = rule_name(rule, language)
+            assert words != rule
+            assert "rule." not in words
+            assert "{" not in words
+    assert rule_name("rain_3h", "en") == "Rainfall in 3 h"
+    assert rule_name("rain_3h", "zh") == "3小时降雨"
+    assert rule_name("made_up", "en") == "made_up"  # a rule of a newer engine still shows
+    alert = Alert("R1/flood_limit/1", "R1", "flood_limit", "yellow", "firing", NOW, 2.1, 2.0, "")
+    history = json.dumps(
+        station_parts.alert_history([alert], ZONE, "zh").to_plotly_json(), ensure_ascii=False, default=str
+    )
+    assert "超汛限水位" in history
+    latest = json.dumps(wall_parts.latest_alerts([alert], {}, ZONE, "en").to_plotly_json(), default=str)
+    assert "Above the flood-limit level" in latest
+    assert "flood_limit" not in latest.replace("R1/flood_limit/1", "")

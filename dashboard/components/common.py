@@ -50,6 +50,15 @@ def badge(state: str, language: str) -> Component:
     )
 
 
+def rule_name(rule: str, language: str) -> str:
+    """An alert rule id in words: ``rain_3h`` -> "Rainfall in 3 h" / "3小时降雨"; an unknown id as it is."""
+    if rule.startswith("rain_") and rule.endswith("h") and rule[5:-1].isdigit():
+        return t(language, "rule.rain").format(hours=rule[5:-1])
+    key = "rule." + rule
+    text = t(language, key)
+    return rule if text == key else text
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], **kwargs: Any) -> Component:
     """A plain HTML table."""
     return html.Table(

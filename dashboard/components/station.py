@@ -11,7 +11,7 @@ from dash.development.base_component import Component
 from config.catalogue import Station
 from config.i18n import t
 from dashboard import status
-from dashboard.components.common import badge, station_link, table
+from dashboard.components.common import badge, rule_name, station_link, table
 from store.alerts import Alert
 
 
@@ -85,7 +85,7 @@ def alert_history(alerts: list[Alert], zone: ZoneInfo, language: str) -> Compone
     rows = [
         [
             badge(a.level, language),
-            a.rule,
+            rule_name(a.rule, language),
             status.format_time(a.raised_ms, zone),
             status.format_time(a.resolved_ms, zone) if a.resolved_ms else t(language, "alert.firing"),
             f"{status.format_time(a.acknowledged_ms, zone)} {a.acknowledged_by}".strip() if a.acknowledged_ms else "",

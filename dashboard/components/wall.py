@@ -12,7 +12,7 @@ from dash.development.base_component import Component
 
 from config.i18n import t
 from dashboard import status
-from dashboard.components.common import badge, table
+from dashboard.components.common import badge, rule_name, table
 from dashboard.theme import STATE_COLOURS
 from store.alerts import Alert
 
@@ -74,7 +74,7 @@ def latest_alerts(
         [
             badge(a.level, language),
             names.get(a.station, a.station),
-            a.rule,
+            rule_name(a.rule, language),
             status.format_time(a.raised_ms, zone, date=False),
             t(language, "alert." + a.state),
         ]
