@@ -161,6 +161,14 @@ class Ingester:
         assert self.engine is not None  # noqa: S101 - only called with an engine
         delay = self.settings.ingest.retry_min_s
         while not self.stop.is_set():
+            # The spool may hold alert transitions from before a crash: InfluxDB must have them first.
+            if self.spool.segments() and not self._drain_once():
+                if fail_fast:
+                    raise StartupError("cannot write the spool back to InfluxDB before restoring the alert state")
+                log.warning("waiting for InfluxDB to take the spool before restoring the alert state")
+                self.stop.wait(delay)
+                delay = min(delay * 2, self.settings.ingest.retry_max_s)
+                continue
             try:
                 loaded = restore(self.engine, self.sink.client, self.settings.alerts)
             except InfluxError as exc:
@@ -347,32 +355,35 @@ class Ingester:
 
     # -- the drainer ---------------------------------------------------------------------------
     def _drain_loop(self) -> None:
-        cfg = self.settings.ingest
-        backoff = cfg.retry_min_s
+        backoff = self.settings.ingest.retry_min_s
         while not self.stop.is_set():
-            segments = self.spool.segments()
-            if not segments:
+            if not self.spool.segments():
                 self._spooled.wait(1.0)
                 self._spooled.clear()
                 continue
-            for segment in segments:
-                lines = self.spool.read(segment)
-                try:
-                    refused = self.drain_sink.write(lines)
-                except InfluxError as exc:
-                    self._influx_failed(exc)
-                    self.stop.wait(backoff)
-                    backoff = min(backoff * 2, cfg.retry_max_s)
-                    break
-                self._refused(refused, int(time.time() * 1000))
-                self.spool.remove(segment)
-                with self._lock:
-                    self.metrics.written += len(lines) - len(refused)
-                self.metrics.spool_bytes = self.spool.bytes
-                backoff = cfg.retry_min_s
-                if self.stop.is_set():
-                    return
+            if self._drain_once():
+                backoff = self.settings.ingest.retry_min_s
             else:
-                if not self.metrics.influx_ok:
-                    log.info("InfluxDB is back: spool written")
-                self.metrics.influx_ok = True
+                self.stop.wait(backoff)
+                backoff = min(backoff * 2, self.settings.ingest.retry_max_s)
+
+    def _drain_once(self) -> bool:
+        """Write the spool back, oldest first; True when it is empty, False when InfluxDB failed."""
+        for segment in self.spool.segments():
+            lines = self.spool.read(segment)
+            try:
+                refused = self.drain_sink.write(lines)
+            except InfluxError as exc:
+                self._influx_failed(exc)
+                return False
+            self._refused(refused, int(time.time() * 1000))
+            self.spool.remove(segment)
+            with self._lock:
+                self.metrics.written += len(lines) - len(refused)
+            self.metrics.spool_bytes = self.spool.bytes
+            if self.stop.is_set():
+                return False
+        if not self.metrics.influx_ok:
+            log.info("InfluxDB is back: spool written")
+        self.metrics.influx_ok = True
+        return True

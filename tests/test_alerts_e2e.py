@@ -18,71 +18,18 @@ import pandas as pd
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from config.catalogue import Station, load_catalogue
+from config.catalogue import load_catalogue
 from config.settings import MqttSettings
 from config.tidy import format_time, read_readings
 from floodwatch.replay import replay, select
 from floodwatch.services import LocalServices, free_port
 from store.alerts import Alert, list_alerts
 from tests.conftest import REPO, Env, eventually, write_env
+from tests.predict import ladder, predicted
 
 pytestmark = pytest.mark.services
 
 GARONNE = REPO / "data" / "garonne-jan2022"
-LEVELS = ("blue", "yellow", "orange", "red")
-
-
-def ladder(station: Station, margin: float = 0.5) -> list[tuple[str, float]]:
-    values = {
-        "blue": station.warning_m - margin if station.warning_m is not None else None,
-        "yellow": station.warning_m,
-        "orange": station.guaranteed_m,
-        "red": station.historical_max_m,
-    }
-    out: list[tuple[str, float]] = []
-    for level in LEVELS:
-        value = values[level]
-        if value is not None and (not out or value > out[-1][1]):
-            out.append((level, value))
-    return out
-
-
-def predicted(
-    times: list[int],
-    values: list[float],
-    steps: list[tuple[str, float]],
-    deadband: float = 0.05,
-    hold_ms: int = 900_000,
-) -> list[tuple[int, str, str]]:
-    """Plainly: (time, event, level) of the level alerts the readings imply (pending 0, deadband, hold)."""
-    rank = {level: i for i, (level, _) in enumerate(steps)}
-    events: list[tuple[int, str, str]] = []
-    level: str | None = None
-    below: dict[str, int] = {}
-    for t, v in zip(times, values, strict=True):
-        reached = max((lv for lv, thr in steps if v >= thr), key=rank.__getitem__, default=None)
-        if level is None:
-            if reached is not None:
-                events.append((t, "raised", reached))
-                level, below = reached, {}
-            continue
-        if reached is not None and rank[reached] > rank[level]:
-            events.append((t, "level_changed", reached))
-            level, below = reached, {}
-            continue
-        for lv, thr in steps[: rank[level] + 1]:
-            if v < thr - deadband:
-                below.setdefault(lv, t)
-            else:
-                below.pop(lv, None)
-        keep = [lv for lv, _ in steps[: rank[level] + 1] if not (lv in below and t - below[lv] >= hold_ms)]
-        if not keep:
-            events.append((t, "resolved", level))
-            level, below = None, {}
-        elif keep[-1] != level:
-            events.append((t, "level_changed", keep[-1]))
-            level = keep[-1]
-    return events
 
 
 def stored(alerts: list[Alert], rule: str = "level") -> dict[str, list[tuple[int, str, str]]]:
@@ -422,3 +369,36 @@ def test_event_stored_but_not_notified_before_a_crash_is_notified_at_restart_onc
     finally:
         env.stop_processes()
         receiver.close()
+
+
+def test_restart_with_alert_transitions_still_in_the_spool_raises_nothing_twice(
+    tmp_path: Path, own_services: LocalServices
+) -> None:
+    """An alert raised while InfluxDB is down sits in the spool; after SIGKILL and restart it is not raised again."""
+    (tmp_path / "stations.csv").write_text(CATALOGUE)
+    env = write_env(
+        tmp_path, own_services, tmp_path / "stations.csv", alerts={"blue_margin_m": 0.0, "forecast_horizon_s": 0}
+    )
+    mqtt = MqttSettings(port=env.settings.mqtt.port, topic_prefix=env.settings.mqtt.topic_prefix)
+    start = 1_700_000_000_000 - 1_700_000_000_000 % 3_600_000
+    try:
+        first = env.start_ingester()
+        replay(frame_of("W1", start, [1.0]), mqtt, speed=None, progress=False)
+        eventually(lambda: env.count(where=" AND station = 'W1'") == 1, message="first reading stored")
+        own_services.influxdb.kill()
+        replay(frame_of("W1", start + 300_000, [2.2, 2.3]), mqtt, speed=None, progress=False)
+        eventually(
+            lambda: env.health().get("spooled", 0) > 0 and env.health().get("in_flight") == 0,
+            message="the raise spooled",
+        )
+        first.kill()
+        first.wait()
+        own_services.influxdb.start()
+        env.start_ingester()
+        replay(frame_of("W1", start + 900_000, [2.4]), mqtt, speed=None, progress=False)
+        eventually(lambda: env.count(where=" AND station = 'W1'") == 4, message="all stored")
+        eventually(lambda: env.health().get("in_flight") == 0, message="acknowledged")
+        raised = [a for a in list_alerts(env.client) if a.rule == "level"]
+        assert [(a.raised_ms - start) // 300_000 for a in raised] == [1]
+    finally:
+        env.stop_processes()
