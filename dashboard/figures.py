@@ -20,7 +20,7 @@ from config.catalogue import Station
 from config.i18n import t
 from dashboard import status
 from dashboard.geo import Layer
-from dashboard.theme import DARK, KIND_SIZES, LIGHT, STATE_COLOURS
+from dashboard.theme import DARK, KIND_SIZES, LIGHT, RAIN_CLASS_COLOURS, RAIN_CLASS_SIZES, STATE_COLOURS
 
 #: uirevision of every map: refreshes never reset the user's zoom, pan or legend choices
 MAP_REVISION: Final = "stations"
@@ -72,8 +72,13 @@ def _number(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def hover_texts(table: pd.DataFrame, names: Mapping[str, str], zone: ZoneInfo, language: str) -> list[str]:
-    """The hover text of each row: name, state, latest value with its local time, trend, 24 h rain."""
+def hover_texts(
+    table: pd.DataFrame, names: Mapping[str, str], zone: ZoneInfo, language: str, rain_column: str = ""
+) -> list[str]:
+    """The hover text of each row: name, state, latest value with its local time, trend, 24 h rain.
+
+    With ``rain_column`` (``rain_h1``, ``rain_h3``) a gauge's total over that window too.
+    """
     texts = []
     for row in status.records(table):
         kind, state, quantity = row["kind"], row["state"], row["quantity"]
@@ -87,6 +92,9 @@ def hover_texts(table: pd.DataFrame, names: Mapping[str, str], zone: ZoneInfo, l
             lines.append(f"{t(language, 'hover.time')}: {status.format_time(int(time_ms), zone)}")
         if quantity == "level":
             lines.append(f"{t(language, 'hover.trend')}: {status.format_trend(_number(row['trend']))}")
+        if rain_column and rain_column != "rain_h24" and quantity == "rain":
+            total = status.format_value(_number(row[rain_column]) or 0.0, "rain")
+            lines.append(f"{t(language, 'hover.' + rain_column)}: {total}")
         h24 = _number(row["rain_h24"])
         if quantity == "rain" or h24 is not None:
             lines.append(f"{t(language, 'hover.rain24')}: {status.format_value(h24 or 0.0, 'rain')}")
@@ -94,32 +102,88 @@ def hover_texts(table: pd.DataFrame, names: Mapping[str, str], zone: ZoneInfo, l
     return texts
 
 
+def _marker_trace(  # noqa: PLR0917 - the parts of one legend entry
+    group: pd.DataFrame,
+    hover: list[str],
+    colour: str,
+    size: int,
+    name: str,
+    kind_title: str,
+    kind: str,
+    uid: str,
+) -> dict[str, Any]:
+    trace = go.Scattermap(
+        lat=group["lat"].round(5).tolist(),
+        lon=group["lon"].round(5).tolist(),
+        mode="markers",
+        marker={"size": size, "color": colour, "opacity": 0.95},
+        customdata=group["id"].tolist(),
+        hovertext=hover,
+        hoverinfo="text",
+        name=f"{name} ({len(group)})",
+        legendgroup=kind,
+        legendgrouptitle={"text": kind_title},
+        uid=uid,
+    )
+    return trace.to_plotly_json()
+
+
+#: states a rain gauge keeps in the accumulation view: its total is unknown or not to be trusted
+RAIN_VIEW_KEEPS_STATE: Final = ("stale", "nodata", "suspect")
+
+
 def station_traces(
-    table: pd.DataFrame, names: Mapping[str, str], zone: ZoneInfo, language: str
+    table: pd.DataFrame, names: Mapping[str, str], zone: ZoneInfo, language: str, rain_column: str = ""
 ) -> list[dict[str, Any]]:
-    """One ``Scattermap`` trace per (kind, state) present, most urgent drawn on top, as plain dicts."""
+    """One ``Scattermap`` trace per (kind, state) present, most urgent drawn on top, as plain dicts.
+
+    With ``rain_column`` (a key of ``status.RAIN_CLASSES``), rain gauges are coloured by their total
+    over that window in graduated classes instead (one trace per class, wettest on top); a silent,
+    stale or suspect gauge keeps its grey or purple: its total is not known.
+    """
     placed = table[table["lat"].notna() & table["lon"].notna()]
     traces: list[dict[str, Any]] = []
     # plotly draws later traces on top: normal first, red last
     for kind in status.KINDS:
+        kind_title = t(language, "kind." + kind)
+        states = placed[placed["kind"] == kind]
+        if kind == "rain" and rain_column in status.RAIN_CLASSES:
+            kind_title = f"{kind_title} · {t(language, 'map.rain.' + rain_column)}"
+            classes = states[~states["state"].isin(RAIN_VIEW_KEEPS_STATE)]
+            states = states[states["state"].isin(RAIN_VIEW_KEEPS_STATE)]
+            index = classes[rain_column].map(lambda v: status.rain_class(_number(v), rain_column))
+            for number in range(len(status.RAIN_CLASSES[rain_column]) + 1):
+                group = classes[index == number]
+                if group.empty:
+                    continue
+                traces.append(
+                    _marker_trace(
+                        group,
+                        hover_texts(group, names, zone, language, rain_column),
+                        RAIN_CLASS_COLOURS[number],
+                        RAIN_CLASS_SIZES[number],
+                        status.rain_class_label(number, rain_column),
+                        kind_title,
+                        kind,
+                        f"rain-{rain_column}-{number}",
+                    )
+                )
         for state in reversed(status.STATES):
-            group = placed[(placed["kind"] == kind) & (placed["state"] == state)]
+            group = states[states["state"] == state]
             if group.empty:
                 continue
-            trace = go.Scattermap(
-                lat=group["lat"].round(5).tolist(),
-                lon=group["lon"].round(5).tolist(),
-                mode="markers",
-                marker={"size": KIND_SIZES.get(kind, 10), "color": STATE_COLOURS[state], "opacity": 0.95},
-                customdata=group["id"].tolist(),
-                hovertext=hover_texts(group, names, zone, language),
-                hoverinfo="text",
-                name=f"{t(language, 'state.' + state)} ({len(group)})",
-                legendgroup=kind,
-                legendgrouptitle={"text": t(language, "kind." + kind)},
-                uid=f"{kind}-{state}",
+            traces.append(
+                _marker_trace(
+                    group,
+                    hover_texts(group, names, zone, language),
+                    STATE_COLOURS[state],
+                    KIND_SIZES.get(kind, 10),
+                    t(language, "state." + state),
+                    kind_title,
+                    kind,
+                    f"{kind}-{state}",
+                )
             )
-            traces.append(trace.to_plotly_json())
     return traces
 
 

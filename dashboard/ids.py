@@ -12,6 +12,7 @@ PAGE: Final = "page"
 MAP_GRAPH: Final = "map-graph"
 MAP_TICK: Final = "map-tick"
 MAP_ERROR: Final = "map-error"
+MAP_RAIN_VIEW: Final = "map-rain-view"  # "" (alert state) or a rain total column
 
 WALL: Final = "wall"
 WALL_GRAPH: Final = "wall-graph"

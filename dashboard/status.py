@@ -27,6 +27,15 @@ KINDS: Final = ("river", "reservoir", "rain")
 HYDRO_DAY_START_H: Final = 8
 #: trends are measured over at least this span, else they are noise
 MIN_TREND_SPAN_MS: Final = 10 * 60 * 1000
+#: rain totals the map can colour gauges by: table column -> lower bounds (mm) of the classes above "dry"
+#: (below the first bound). 24 h: GB/T 28592-2012 (小雨 0.1, 中雨 10, 大雨 25, 暴雨 50, 大暴雨 100,
+#: 特大暴雨 250); 1 h and 3 h: the short-duration classes in common use on Chinese rain maps (1 h: 中雨
+#: from 2.6, 大雨 8.1, 暴雨 16; 3 h: 中雨 3, 大雨 10, 暴雨 20, 大暴雨 50, 特大暴雨 70).
+RAIN_CLASSES: Final[dict[str, tuple[float, ...]]] = {
+    "rain_h1": (0.1, 2.6, 8.1, 16.0, 30.0, 50.0),
+    "rain_h3": (0.1, 3.0, 10.0, 20.0, 50.0, 70.0),
+    "rain_h24": (0.1, 10.0, 25.0, 50.0, 100.0, 250.0),
+}
 #: no new reading from any station for this long: the data are stale, the wall and /health say so
 STALE_DATA_MS: Final = 15 * 60 * 1000
 
@@ -190,6 +199,23 @@ def format_hours(hours: float | None, language: str) -> str:
     if hours < 1:
         return t(language, "unit.minutes").format(n=max(1, round(hours * 60)))
     return t(language, "unit.hours").format(n=f"{hours:.1f}")
+
+
+def rain_class(total: float | None, column: str) -> int:
+    """The class of a rain total: 0 dry (or unknown), 1 … len(bounds) from ``RAIN_CLASSES[column]``."""
+    if total is None or math.isnan(total):
+        return 0
+    return sum(1 for bound in RAIN_CLASSES[column] if total >= bound - 1e-9)
+
+
+def rain_class_label(index: int, column: str) -> str:
+    """``< 0.1 mm``, ``10–25 mm``, ``≥ 250 mm``: the range of a class."""
+    bounds = RAIN_CLASSES[column]
+    if index == 0:
+        return f"< {bounds[0]:g} mm"
+    if index == len(bounds):
+        return f"≥ {bounds[-1]:g} mm"
+    return f"{bounds[index - 1]:g}–{bounds[index]:g} mm"
 
 
 def station_quantity(station: Station) -> str:

@@ -15,6 +15,10 @@ STATE_COLOURS: Final[dict[str, str]] = {
     "normal": "#43a047",
     "nodata": "#616161",
 }
+#: rain classes (``status.RAIN_CLASSES``), dry first: the China Meteorological Administration's
+#: precipitation map colours (light green, green, light blue, blue, magenta, maroon) after a pale "dry"
+RAIN_CLASS_COLOURS: Final = ("#dfe7ec", "#a6f28f", "#3dba3d", "#61b8ff", "#0000ff", "#fa00fa", "#800040")
+RAIN_CLASS_SIZES: Final = (7, 9, 10, 12, 14, 16, 18)
 #: kind -> marker size in px (circles only: other symbols need a sprite server)
 KIND_SIZES: Final[dict[str, int]] = {"river": 12, "reservoir": 14, "rain": 8}
 
@@ -53,6 +57,8 @@ a { color: #1565c0; }
 .fw-header .fw-spacer { flex: 1; }
 .fw-lang label { margin-left: .6em; cursor: pointer; }
 .fw-hint { margin: .3em 1em; color: #555; font-size: .9em; }
+.fw-toolbar { display: flex; align-items: center; gap: .6em; flex-wrap: wrap; }
+.fw-toolbar .fw-spacer { flex: 1; }
 .fw-page { padding: .5em 1em; }
 .fw-map { height: calc(100vh - 6.5em); min-height: 420px; }
 .fw-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(16em, 1fr)); gap: .8em; margin: .8em 0; }

@@ -218,6 +218,25 @@ def test_click_on_a_station_opens_its_page(app: AppServer, browser: webdriver.Ch
     assert errors == []
 
 
+def test_rain_gauges_switch_to_accumulations(app: AppServer, browser: webdriver.Chrome) -> None:
+    """The map's switch draws the rain gauges by their 24 h total in graduated classes, and back."""
+    load(browser, app.url + "/", lambda d: map_drawn(d, "#map-graph") > 0, "map drawn")
+    uids = "return document.querySelector('#map-graph .js-plotly-plot').data.map(t => t.uid);"
+    assert "rain-normal" in browser.execute_script(uids)
+    browser.find_element(By.XPATH, "//label[contains(normalize-space(), '24')]").click()
+    eventually(
+        lambda: any(str(u).startswith("rain-rain_h24-") for u in browser.execute_script(uids)),
+        20,
+        0.1,
+        "gauges coloured by their 24 h total",
+    )
+    assert "rain-normal" not in browser.execute_script(uids)
+    browser.find_element(By.CSS_SELECTOR, "#map-rain-view label:first-child").click()
+    eventually(lambda: "rain-normal" in browser.execute_script(uids), 20, 0.1, "back to states")
+    errors, _ = drain_logs(browser)
+    assert errors == []
+
+
 def test_language_switch_changes_the_texts(app: AppServer, browser: webdriver.Chrome) -> None:
     """Choosing English or 中文 re-renders the page's texts (and is remembered by the browser)."""
     load(browser, app.url + "/", lambda d: text_of(d, ".fw-header"), "header")

@@ -14,7 +14,7 @@ import pytest
 from config.catalogue import Catalogue, Station, load_catalogue
 from config.i18n import texts
 from config.settings import Settings
-from dashboard import figures, geo, status
+from dashboard import figures, geo, status, theme
 from dashboard.data import TTLCache
 from dashboard.pages import wall
 
@@ -294,6 +294,9 @@ def test_translations_cover_every_key_in_both_languages() -> None:
         )
     used |= {f"state.{s}" for s in status.STATES} | {f"kind.{k}" for k in status.KINDS}
     used |= {f"range.{r}" for r in ("24h", "72h", "7d", "30d")} | {key for key, _ in status.thresholds(FULL)}
+    # prefixes of keys built in the code, and the keys built from them
+    used = {key for key in used if not key.endswith(".")}
+    used |= {f"map.rain.{c}" for c in status.RAIN_CLASSES} | {"hover.rain_h1", "hover.rain_h3"}
     assert used - set(en) == set()
 
 
@@ -426,3 +429,40 @@ def test_every_alert_rule_of_the_engine_is_shown_in_words() -> None:
     latest = json.dumps(wall_parts.latest_alerts([alert], {}, ZONE, "en").to_plotly_json(), default=str)
     assert "Above the flood-limit level" in latest
     assert "flood_limit" not in latest.replace("R1/flood_limit/1", "")
+
+
+@pytest.mark.parametrize(
+    ("total", "column", "expected"),
+    [
+        (None, "rain_h24", 0),
+        (0.05, "rain_h24", 0),
+        (0.1, "rain_h24", 1),
+        (9.9, "rain_h24", 1),
+        (10.0, "rain_h24", 2),
+        (50.0, "rain_h24", 4),  # 暴雨
+        (250.0, "rain_h24", 6),  # 特大暴雨
+        (16.0, "rain_h1", 4),  # 1 h: 暴雨 from 16 mm
+        (20.0, "rain_h3", 4),
+    ],
+)
+def test_rain_classes(total: float | None, column: str, expected: int) -> None:
+    """Rain totals fall in graduated classes per window (24 h: GB/T 28592-2012)."""
+    assert status.rain_class(total, column) == expected
+
+
+def test_rain_view_colours_gauges_by_their_total() -> None:
+    """In the accumulation view a gauge's colour is its total's class; silent gauges stay grey; rivers keep states."""
+    frame = table()
+    traces = figures.station_traces(frame, {}, ZONE, "en", rain_column="rain_h1")
+    by_uid = {trace["uid"]: trace for trace in traces}
+    assert set(by_uid) == {"river-stale", "river-orange", "rain-rain_h1-1", "rain-nodata"}
+    wet = by_uid["rain-rain_h1-1"]
+    assert wet["customdata"] == ["G1"]
+    assert wet["marker"]["color"] == theme.RAIN_CLASS_COLOURS[1]
+    assert wet["name"] == "0.1–2.6 mm (1)"
+    assert wet["legendgrouptitle"]["text"] == "Rain gauge · 1 h total"
+    assert "Rain 1 h: 1.5 mm" in wet["hovertext"][0]
+    assert status.rain_class_label(0, "rain_h24") == "< 0.1 mm"
+    assert status.rain_class_label(6, "rain_h24") == "≥ 250 mm"
+    # the default view is unchanged: states
+    assert "rain-normal" in {trace["uid"] for trace in figures.station_traces(frame, {}, ZONE, "en")}
