@@ -106,6 +106,11 @@ class InfluxSettings(_Strict):
 class IngestSettings(_Strict):
     """The ingester: validation, batching, retries, the disk spool and the metrics endpoint."""
 
+    role: Literal["all", "write", "alerts"] = Field(
+        "all",
+        description="all: store and evaluate; write: store only (replicas on mqtt.shared_group); alerts: evaluate "
+        "the stations of alerts.partition only (see docs/scaling.md).",
+    )
     batch_size: int = Field(5000, ge=1, le=100_000, description="Points per InfluxDB write, at most.")
     flush_interval_s: Positive = Field(0.25, description="Longest wait before a partial batch is written.")
     max_future_s: float = Field(
@@ -236,6 +241,11 @@ class AlertSettings(_Strict):
     tick_s: float = Field(10.0, gt=0, description="How often stale stations and escalations are checked.")
     state_topic: str = Field(
         "floodwatch/v1/alerts", min_length=1, description="Retained MQTT topic prefix of each station's alert state."
+    )
+    partition: str = Field(
+        "",
+        pattern=r"^(\d+/\d+)?$",
+        description="K/N: this process evaluates the stations whose id hashes to K of N (ingest.role = alerts).",
     )
     channels: list[Channel] = Field(default_factory=list, description="Notification channels.")
     notify_max_age_h: float = Field(

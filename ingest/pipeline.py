@@ -15,10 +15,12 @@ import logging
 import queue
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from config.catalogue import Catalogue
+from config.errors import ConfigError
 from config.settings import Settings
 from ingest.deadletter import DeadLetter, DeadLetterStore
 from ingest.decode import Limits, decode
@@ -53,6 +55,17 @@ class Batch:
         return not self.messages and not self.lines
 
 
+def owned(catalogue: Catalogue, partition: str) -> Catalogue:
+    """The stations of partition ``K/N`` (a stable hash of the id), or all of them when ``partition`` is empty."""
+    if not partition:
+        return catalogue
+    index, count = (int(part) for part in partition.split("/"))
+    if not 0 <= index < count:
+        raise ConfigError(f"partition {partition}: K must be 0..N-1", key="alerts.partition", hint="e.g. 0/2 and 1/2")
+    mine = {sid: s for sid, s in catalogue.items() if zlib.crc32(sid.encode()) % count == index}
+    return Catalogue(mine, catalogue.path)
+
+
 class Ingester:
     """Runs the write path until ``stop`` is set."""
 
@@ -68,7 +81,12 @@ class Ingester:
             oldest_ms=int(cfg.oldest.timestamp() * 1000),
         )
         self.queue: queue.SimpleQueue[Message] = queue.SimpleQueue()
-        self.transport = MqttTransport(settings.mqtt, self._deliver, self._mqtt_state)
+        self.role = cfg.role
+        #: the stations whose alerts this process evaluates (an alerts partition owns a share of them)
+        self.owned = owned(catalogue, settings.alerts.partition) if self.role == "alerts" else catalogue
+        self.transport = MqttTransport(
+            settings.mqtt, self._deliver, self._mqtt_state, stations=list(self.owned) if self.role == "alerts" else None
+        )
         self.sink = Sink(InfluxClient(settings.influx), create_database=settings.influx.create_database)
         self.drain_sink = Sink(InfluxClient(settings.influx), create_database=settings.influx.create_database)
         self.spool = Spool(settings.spool_dir, cfg.spool_max_mb * 1024 * 1024)
@@ -79,10 +97,10 @@ class Ingester:
         alerts = settings.alerts
         self.engine: Engine | None = None
         self.notifier: Notifier | None = None
-        if alerts.enabled:
+        if alerts.enabled and self.role != "write":
             critical = read_critical_rain(alerts.critical_rain) if alerts.critical_rain else None
             limits = read_flood_limits(alerts.flood_limits) if alerts.flood_limits else None
-            self.engine = Engine(catalogue, alerts, critical, flood_limits=limits, zone=settings.timezone)
+            self.engine = Engine(self.owned, alerts, critical, flood_limits=limits, zone=settings.timezone)
             if alerts.channels:
                 self.notifier = Notifier(settings, catalogue)
         self._acks_since_ms = 0
@@ -261,12 +279,18 @@ class Ingester:
         )
         readings = decoded.readings
         if self.engine is not None and readings:
-            readings, out = self.engine.evaluate(readings, message.arrival_ms)
+            checked, out = self.engine.evaluate(readings, message.arrival_ms)
             batch.lines += out.lines
             batch.events += out.events
             batch.stations |= out.stations
+            if self.role == "alerts":  # the writers store the readings; only new QC flags are written here
+                readings = [new for old, new in zip(readings, checked, strict=True) if new.flags != old.flags]
+            else:
+                readings = checked
         batch.lines.extend(encode(reading) for reading in readings)
         self.metrics.readings_accepted += len(readings)
+        if self.role == "alerts":
+            return  # the writers keep the rejects
         for reject in decoded.rejects:
             self._reject(batch, message, reject.reason, reject.detail, reject.item)
 

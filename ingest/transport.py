@@ -50,6 +50,8 @@ class MqttTransport:
         settings: MqttSettings,
         deliver: Callable[[Message], None],
         on_state: Callable[[bool], None] = lambda _connected: None,
+        *,
+        stations: list[str] | None = None,
     ) -> None:
         self.settings = settings
         self.deliver = deliver
@@ -59,6 +61,10 @@ class MqttTransport:
         self.topic_filter = f"{prefix}/#"
         if settings.shared_group:
             self.topic_filter = f"$share/{settings.shared_group}/{self.topic_filter}"
+        #: an alerts partition subscribes to its own stations' topics, not shared: each of their readings once
+        self.stations = stations
+        if stations is not None:
+            self.topic_filter = f"{prefix}/<{len(stations)} stations of this partition>"
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=settings.client_id,
@@ -148,7 +154,12 @@ class MqttTransport:
             self.settings.port,
             self.topic_filter,
         )
-        client.subscribe(self.topic_filter, qos=1)
+        if self.stations is None:
+            client.subscribe(self.topic_filter, qos=1)
+        else:
+            topics = [(f"{self.settings.topic_prefix}/{station}", 1) for station in self.stations]
+            for start in range(0, len(topics), 100):  # a few SUBSCRIBE packets, not thousands
+                client.subscribe(topics[start : start + 100])
         self.on_state(True)
 
     def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
