@@ -260,6 +260,26 @@ class DashboardSettings(_Strict):
     host: str = Field("127.0.0.1", description="Address the dashboard listens on.")
     port: Port = Field(8050, description="Port the dashboard listens on.")
     refresh_s: float = Field(10.0, ge=1, le=3600, description="How often the map and the wall display refresh.")
+    layers: list[Path] = Field(
+        default_factory=list,
+        description="Switchable map layers (GeoJSON: assets, cameras, boundaries, rivers) besides "
+        "config/geo/layers/*.geojson; absolute paths or relative to the working directory.",
+    )
+    tile_url: str = Field(
+        "",
+        description="Raster tiles under the map, e.g. the center's own tile server "
+        "(http://HOST/{z}/{x}/{y}.png); empty = none, no request leaves the machine.",
+    )
+    tile_attribution: str = Field("", description="Credit shown on the map for the tiles of tile_url.")
+
+    @field_validator("tile_url")
+    @classmethod
+    def _tile_template(cls, value: str) -> str:
+        if value and not (
+            value.startswith(("http://", "https://")) and all(part in value for part in ("{z}", "{x}", "{y}"))
+        ):
+            raise ValueError("a tile URL is http(s)://… with {z}, {x} and {y}, e.g. http://tiles.local/{z}/{x}/{y}.png")
+        return value
 
 
 class Settings(_Strict):

@@ -83,6 +83,7 @@ def create_app(settings: Settings, *, refresh_ms: int | None = None) -> Dash:
         zone=zone,
         data=data,
         layers=geo.load_layers(geo.padded(bbox)),
+        features=geo.load_features(geo.layer_files(list(settings.dashboard.layers)), geo.padded(bbox)),
         center=center,
         zoom=zoom,
         refresh_ms=refresh_ms,

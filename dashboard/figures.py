@@ -8,7 +8,7 @@ traces; a click reads the station id from ``customdata``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -19,8 +19,16 @@ from plotly.subplots import make_subplots
 from config.catalogue import Station
 from config.i18n import t
 from dashboard import status
-from dashboard.geo import Layer
-from dashboard.theme import DARK, KIND_SIZES, LIGHT, RAIN_CLASS_COLOURS, RAIN_CLASS_SIZES, STATE_COLOURS
+from dashboard.geo import LAYER_KINDS, Feature, Layer
+from dashboard.theme import (
+    DARK,
+    KIND_SIZES,
+    LAYER_STYLES,
+    LIGHT,
+    RAIN_CLASS_COLOURS,
+    RAIN_CLASS_SIZES,
+    STATE_COLOURS,
+)
 
 #: uirevision of every map: refreshes never reset the user's zoom, pan or legend choices
 MAP_REVISION: Final = "stations"
@@ -33,9 +41,9 @@ THRESHOLD_COLOURS: Final[dict[str, str]] = {
 }
 
 
-def blank_style(palette: Mapping[str, str]) -> dict[str, Any]:
-    """A MapLibre style with only a water-coloured background: no source, glyph or sprite URL."""
-    return {
+def blank_style(palette: Mapping[str, str], tile_url: str = "") -> dict[str, Any]:
+    """A MapLibre style with a water-coloured background: no glyph or sprite URL, tiles only if configured."""
+    style: dict[str, Any] = {
         "version": 8,
         "name": "floodwatch-blank",
         # an empty ``sources`` object gets dropped on a figure update, then MapLibre refuses the
@@ -43,15 +51,39 @@ def blank_style(palette: Mapping[str, str]) -> dict[str, Any]:
         "sources": {"blank": {"type": "geojson", "data": {"type": "FeatureCollection", "features": []}}},
         "layers": [{"id": "background", "type": "background", "paint": {"background-color": palette["water"]}}],
     }
+    if tile_url:
+        style["sources"]["tiles"] = {"type": "raster", "tiles": [tile_url], "tileSize": 256}
+        style["layers"].append({"id": "tiles", "type": "raster", "source": "tiles"})
+    return style
 
 
-def basemap_layers(layers: Iterable[Layer], palette: Mapping[str, str]) -> list[dict[str, Any]]:
-    """Plotly map layers drawing the offline GeoJSON basemap below the stations."""
+#: basemap layer kind (``geo.layer_kind``) -> the layer switch that shows or hides it (land always shows)
+BASEMAP_SWITCHES: Final[dict[str, str]] = {"boundary": "district", "river": "river", "water": "water", "other": "other"}
+#: the station groups of the layer switch: value -> station kinds
+STATION_SWITCHES: Final[dict[str, tuple[str, ...]]] = {"st:rain": ("rain",), "st:level": ("river", "reservoir")}
+
+
+def basemap_layers(
+    layers: Iterable[Layer], palette: Mapping[str, str], shown: Collection[str] | None = None
+) -> list[dict[str, Any]]:
+    """Plotly map layers drawing the offline GeoJSON basemap below the stations.
+
+    ``shown``: the layer switches that are on (None: all); a basemap layer whose switch is off is
+    kept, invisible, so that every layer keeps its index for the refresh's patch.
+    """
     out: list[dict[str, Any]] = []
     for layer in layers:
         if not layer.geojson["features"]:
             continue
-        common = {"sourcetype": "geojson", "below": "traces", "name": layer.name, "source": layer.geojson}
+        switch = BASEMAP_SWITCHES.get(layer.kind)
+        visible = shown is None or switch is None or switch in shown
+        common = {
+            "sourcetype": "geojson",
+            "below": "traces",
+            "name": layer.name,
+            "source": layer.geojson,
+            "visible": visible,
+        }
         if layer.kind == "area":
             out.append({**common, "type": "fill", "color": palette["land"], "opacity": 1})
             if layer.outline and layer.outline["features"]:
@@ -66,6 +98,77 @@ def basemap_layers(layers: Iterable[Layer], palette: Mapping[str, str]) -> list[
         else:
             out.append({**common, "type": "line", "color": palette["other"], "line": {"width": 2}})
     return out
+
+
+def layer_switches(layers: Iterable[Layer], features: Iterable[Feature]) -> list[str]:
+    """The map's layer switches, in drawing order: station groups, then the kinds present in the basemap or layers."""
+    present = {BASEMAP_SWITCHES[layer.kind] for layer in layers if layer.kind in BASEMAP_SWITCHES}
+    present |= {feature.kind for feature in features}
+    kinds = [kind for kind in ("district", "river", "water", *LAYER_KINDS) if kind in present]
+    return [*STATION_SWITCHES, *dict.fromkeys(kinds)]
+
+
+def shown_stations(table: pd.DataFrame, shown: Collection[str]) -> pd.DataFrame:
+    """The rows of the station groups that are switched on."""
+    kinds = [kind for switch, group in STATION_SWITCHES.items() if switch in shown for kind in group]
+    return table[table["kind"].isin(kinds)]
+
+
+def layer_traces(features: Iterable[Feature], language: str, shown: Collection[str]) -> list[dict[str, Any]]:
+    """The switched-on layers' features as ``Scattermap`` traces: per kind one of lines, one of points.
+
+    A point's ``customdata`` is its link (cameras) or ""; lines are one trace with breaks between
+    features. Traces come below the stations (plotly draws later traces on top).
+    """
+    by_kind: dict[str, list[Feature]] = {}
+    for feature in features:
+        if feature.kind in shown:
+            by_kind.setdefault(feature.kind, []).append(feature)
+    traces: list[dict[str, Any]] = []
+    for kind in LAYER_KINDS:
+        group = by_kind.get(kind, [])
+        colour, size = LAYER_STYLES[kind]
+        name = t(language, "layer." + kind)
+        common = {"hoverinfo": "text", "legendgroup": "layers", "name": name}
+        lats: list[float | None] = []
+        lons: list[float | None] = []
+        texts: list[str] = []
+        for feature in group:
+            if feature.geometry["type"] != "MultiLineString":
+                continue
+            for line in feature.geometry["coordinates"]:
+                lons += [point[0] for point in line] + [None]
+                lats += [point[1] for point in line] + [None]
+                texts += [f"{name}: {feature.name(language)}"] * len(line) + [""]
+        if lats:
+            trace = go.Scattermap(
+                lat=lats,
+                lon=lons,
+                mode="lines",
+                line={"color": colour, "width": size},
+                hovertext=texts,
+                uid=f"layer-{kind}-lines",
+                **common,
+            )
+            traces.append(trace.to_plotly_json())
+        points = [feature for feature in group if feature.geometry["type"] == "Point"]
+        if points:
+            hint = f"<br><i>{t(language, 'layer.open_camera')}</i>"
+            trace = go.Scattermap(
+                lat=[feature.geometry["coordinates"][1] for feature in points],
+                lon=[feature.geometry["coordinates"][0] for feature in points],
+                mode="markers",
+                marker={"color": colour, "size": size, "opacity": 0.9},
+                customdata=[feature.url for feature in points],
+                hovertext=[
+                    f"<b>{feature.name(language)}</b><br>{name}" + (hint if feature.url else "") for feature in points
+                ],
+                uid=f"layer-{kind}-points",
+                showlegend=not lats,  # one legend entry per kind
+                **common,
+            )
+            traces.append(trace.to_plotly_json())
+    return traces
 
 
 def _number(value: Any) -> float | None:
@@ -194,13 +297,14 @@ def base_map(
     *,
     dark: bool = False,
     attribution: str = "",
+    tile_url: str = "",
 ) -> go.Figure:
-    """The map without stations: blank style, the GeoJSON basemap, the view, the legend."""
+    """The map without stations: blank style (with the tiles of ``tile_url`` if any), the GeoJSON basemap, the view."""
     palette = DARK if dark else LIGHT
     figure = go.Figure()
     figure.update_layout(
         map={
-            "style": blank_style(palette),
+            "style": blank_style(palette, tile_url),
             "center": dict(center),
             "zoom": zoom,
             "layers": basemap_layers(layers, palette),

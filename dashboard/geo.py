@@ -1,10 +1,16 @@
-"""The offline basemap: GeoJSON layers from ``config/geo/``, clipped to the catalogue's area.
+"""The offline basemap and the switchable layers: GeoJSON from ``config/geo/``, clipped to the catalogue's area.
 
 Every ``*.geojson`` file in the folder is a layer; its name says how it is drawn (see
 ``config/geo/README.md``): the map's background is water; ``countries*`` and ``land*`` are land
 areas with grey outlines, ``lakes*`` and ``water*`` are filled with water, ``rivers*`` are blue lines,
 ``districts*`` and ``boundaries*`` are grey outlines, anything else (``levees``…) is orange lines. Clipping
 keeps the page small: the world file is 3 MB, the part around one city a few kB.
+
+Switchable layers (engineering assets, cameras, district boundaries, rivers) are GeoJSON files in
+``config/geo/layers/`` and in the ``dashboard.layers`` setting, whose features say what they are in
+their properties: ``kind`` (one of ``LAYER_KINDS``, anything else is ``other``), ``name_zh``,
+``name_en`` and, for cameras, ``url`` (http or https only: it opens when the camera is clicked).
+See ``config/geo/layers/README.md``.
 """
 
 from __future__ import annotations
@@ -15,10 +21,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from config.errors import ConfigError
+
 Point = list[float]
 BBox = tuple[float, float, float, float]  # west, south, east, north
 
 GEO_DIR: Final = Path(__file__).resolve().parent.parent / "config" / "geo"
+LAYERS_DIR: Final = GEO_DIR / "layers"
+#: the kinds of features a switchable layer may hold, drawn in this order (bottom first)
+LAYER_KINDS: Final = (
+    "district",
+    "river",
+    "levee",
+    "dangerous_section",
+    "reservoir",
+    "sluice",
+    "pumping_station",
+    "camera",
+    "other",
+)
 #: drawing order, bottom first
 ORDER: Final = ("countries", "land", "water", "lakes", "rivers", "districts", "boundaries")
 
@@ -209,3 +230,80 @@ def load_layers(bbox: BBox, folder: Path = GEO_DIR) -> list[Layer]:
         outline = clip_collection(collection, bbox, as_lines=True) if kind == "area" else None
         layers.append(Layer(path.stem, kind, clipped, outline))
     return layers
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One feature of a switchable layer, clipped: a point, or lines (polygons become their outlines)."""
+
+    kind: str  # a value of LAYER_KINDS
+    name_zh: str
+    name_en: str
+    url: str  # cameras: the video link (http/https), else ""
+    geometry: dict[str, Any]  # Point or MultiLineString
+
+    def name(self, language: str) -> str:
+        """The name in ``language``, else the other one."""
+        first, second = (self.name_zh, self.name_en) if language == "zh" else (self.name_en, self.name_zh)
+        return first or second
+
+
+def _text(properties: dict[str, Any], key: str) -> str:
+    value = properties.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def layer_features(collection: Any, bbox: BBox) -> list[Feature]:
+    """The features of one layer file's FeatureCollection, clipped to ``bbox`` (pure).
+
+    Raises:
+        ValueError: not a GeoJSON FeatureCollection.
+    """
+    if not isinstance(collection, dict) or collection.get("type") != "FeatureCollection":
+        raise ValueError("not a GeoJSON FeatureCollection")
+    out: list[Feature] = []
+    for feature in collection.get("features") or []:
+        if not isinstance(feature, dict):
+            continue
+        properties = feature.get("properties") or {}
+        kind = _text(properties, "kind")
+        kind = kind if kind in LAYER_KINDS else "other"
+        url = _text(properties, "url")
+        url = url if url.startswith(("http://", "https://")) else ""  # never javascript: or file:
+        geometry = feature.get("geometry") or {}
+        parts = (
+            [{"type": "Point", "coordinates": point} for point in geometry.get("coordinates") or []]
+            if geometry.get("type") == "MultiPoint"
+            else [outlines(geometry)]
+        )
+        for part in parts:
+            clipped = clip_geometry(part, bbox)
+            if clipped is not None:
+                names = (_text(properties, "name_zh"), _text(properties, "name_en") or _text(properties, "name"))
+                out.append(Feature(kind, names[0], names[1], url, clipped))
+    return out
+
+
+def layer_files(extra: list[Path], folder: Path = LAYERS_DIR) -> list[Path]:
+    """The switchable layer files: ``folder/*.geojson`` then the ones named in the settings."""
+    return [*sorted(folder.glob("*.geojson")), *extra]
+
+
+def load_features(files: list[Path], bbox: BBox) -> list[Feature]:
+    """Every feature of the layer files, clipped to ``bbox`` (reads the disk).
+
+    Raises:
+        ConfigError: a file is missing or is not a GeoJSON FeatureCollection, naming it.
+    """
+    features: list[Feature] = []
+    for path in files:
+        try:
+            features += layer_features(json.loads(path.read_text(encoding="utf-8")), bbox)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(
+                f"cannot use this map layer: {exc}",
+                path=path,
+                key="dashboard.layers",
+                hint="give a GeoJSON FeatureCollection in WGS 84 (see config/geo/layers/README.md)",
+            ) from exc
+    return features

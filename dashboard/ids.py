@@ -12,6 +12,8 @@ PAGE: Final = "page"
 MAP_GRAPH: Final = "map-graph"
 MAP_TICK: Final = "map-tick"
 MAP_ERROR: Final = "map-error"
+MAP_LAYERS: Final = "map-layers"  # the layer switches that are on
+MAP_LINK: Final = "map-link"  # the camera link last opened (clientside)
 MAP_RAIN_VIEW: Final = "map-rain-view"  # "" (alert state) or a rain total column
 
 WALL: Final = "wall"

@@ -19,6 +19,19 @@ STATE_COLOURS: Final[dict[str, str]] = {
 #: precipitation map colours (light green, green, light blue, blue, magenta, maroon) after a pale "dry"
 RAIN_CLASS_COLOURS: Final = ("#dfe7ec", "#a6f28f", "#3dba3d", "#61b8ff", "#0000ff", "#fa00fa", "#800040")
 RAIN_CLASS_SIZES: Final = (7, 9, 10, 12, 14, 16, 18)
+#: switchable layers' features by kind: colour and line width (lines) or marker size (points); none of
+#: the alert colours, so that an asset is never read as a station's state
+LAYER_STYLES: Final[dict[str, tuple[str, int]]] = {
+    "district": ("#7b6f8e", 2),
+    "river": ("#2f7fc1", 2),
+    "levee": ("#795548", 3),
+    "dangerous_section": ("#b71c1c", 5),
+    "reservoir": ("#006064", 11),
+    "sluice": ("#00897b", 9),
+    "pumping_station": ("#4527a0", 9),
+    "camera": ("#263238", 8),
+    "other": ("#607d8b", 2),
+}
 #: kind -> marker size in px (circles only: other symbols need a sprite server)
 KIND_SIZES: Final[dict[str, int]] = {"river": 12, "reservoir": 14, "rain": 8}
 

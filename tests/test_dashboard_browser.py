@@ -237,6 +237,46 @@ def test_rain_gauges_switch_to_accumulations(app: AppServer, browser: webdriver.
     assert errors == []
 
 
+def test_layers_switch_and_a_camera_opens_its_link(app: AppServer, browser: webdriver.Chrome) -> None:
+    """The demo assets are drawn; their switch hides them and the rivers' hides the basemap rivers;
+    a click on a camera opens its link (window.open, stubbed: the demo link goes nowhere)."""
+    load(browser, app.url + "/", lambda d: map_drawn(d, "#map-graph") > 0, "map drawn")
+    gd = "document.querySelector('#map-graph .js-plotly-plot')"
+    uids = f"return {gd}.data.map(t => t.uid);"
+    eventually(lambda: "layer-levee-lines" in browser.execute_script(uids), 20, 0.1, "levees drawn")
+    rivers = f"return {gd}.layout.map.layers.filter(l => l.name.startsWith('rivers')).map(l => l.visible);"
+    assert browser.execute_script(rivers) == [True]
+
+    def switch(value: str) -> None:
+        browser.find_element(By.CSS_SELECTOR, f"#map-layers input[value='{value}']").click()
+
+    switch("levee")
+    switch("river")
+    eventually(lambda: "layer-levee-lines" not in browser.execute_script(uids), 20, 0.1, "levees hidden")
+    eventually(lambda: browser.execute_script(rivers) == [False], 20, 0.1, "basemap rivers hidden")
+    assert "layer-camera-points" in browser.execute_script(uids)
+    switch("levee")
+    switch("river")
+    eventually(lambda: browser.execute_script(rivers) == [True], 20, 0.1, "rivers back")
+    browser.execute_script(
+        f"""window.fwOpened = []; window.open = (url) => {{ window.fwOpened.push(url); return null; }};
+        const gd = {gd};
+        const trace = gd.data.findIndex(t => t.uid === 'layer-camera-points');
+        gd.emit('plotly_click', {{points: [{{curveNumber: trace, pointNumber: 0, pointIndex: 0,
+            customdata: gd.data[trace].customdata[0]}}]}});"""
+    )
+    eventually(
+        lambda: browser.execute_script("return window.fwOpened;") == ["https://camera.invalid/demo/pont-neuf"],
+        20,
+        0.1,
+        "the camera's link opened",
+    )
+    assert browser.current_url.rstrip("/") == app.url  # a camera is not a station: the map stays
+    errors, hosts = drain_logs(browser)
+    assert errors == []
+    assert hosts == {f"127.0.0.1:{app.port}"}
+
+
 def test_language_switch_changes_the_texts(app: AppServer, browser: webdriver.Chrome) -> None:
     """Choosing English or 中文 re-renders the page's texts (and is remembered by the browser)."""
     load(browser, app.url + "/", lambda d: text_of(d, ".fw-header"), "header")

@@ -297,6 +297,7 @@ def test_translations_cover_every_key_in_both_languages() -> None:
     # prefixes of keys built in the code, and the keys built from them
     used = {key for key in used if not key.endswith(".")}
     used |= {f"map.rain.{c}" for c in status.RAIN_CLASSES} | {"hover.rain_h1", "hover.rain_h3"}
+    used |= {f"layer.{kind}" for kind in (*geo.LAYER_KINDS, "water", "st_rain", "st_level")}
     assert used - set(en) == set()
 
 
@@ -466,3 +467,129 @@ def test_rain_view_colours_gauges_by_their_total() -> None:
     assert status.rain_class_label(6, "rain_h24") == "≥ 250 mm"
     # the default view is unchanged: states
     assert "rain-normal" in {trace["uid"] for trace in figures.station_traces(frame, {}, ZONE, "en")}
+
+
+DEMO_LAYER = REPO / "config" / "geo" / "layers" / "demo_assets.geojson"
+BOX = (0.0, 40.0, 3.0, 45.0)
+
+
+def test_layer_features_follow_the_properties_convention() -> None:
+    """kind/name_zh/name_en/url are read; unknown kinds are 'other'; only http(s) links; polygons become outlines."""
+    collection = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"kind": "camera", "name_en": "Cam", "url": "https://v.local/1"},
+                "geometry": {"type": "Point", "coordinates": [1.0, 43.0]},
+            },
+            {
+                "type": "Feature",
+                "properties": {"kind": "camera", "name": "Evil", "url": "javascript:alert(1)"},
+                "geometry": {"type": "MultiPoint", "coordinates": [[1.0, 43.0], [2.0, 44.0], [9.0, 9.0]]},
+            },
+            {
+                "type": "Feature",
+                "properties": {"kind": "castle", "name_zh": "城堡"},
+                "geometry": {"type": "Polygon", "coordinates": [[[1, 41], [2, 41], [2, 42], [1, 41]]]},
+            },
+            {
+                "type": "Feature",
+                "properties": {"kind": "levee"},
+                "geometry": {"type": "LineString", "coordinates": [[10, 10], [11, 11]]},
+            },  # outside: dropped
+            {"type": "Feature", "properties": None, "geometry": None},
+        ],
+    }
+    features = geo.layer_features(collection, BOX)
+    assert [(f.kind, f.url) for f in features] == [
+        ("camera", "https://v.local/1"),
+        ("camera", ""),
+        ("camera", ""),
+        ("other", ""),
+    ]
+    assert features[1].name("zh") == "Evil"  # name_en from "name", shown when there is no Chinese name
+    assert features[3].name("en") == "城堡"
+    assert features[3].geometry["type"] == "MultiLineString"
+    with pytest.raises(ValueError, match="FeatureCollection"):
+        geo.layer_features({"type": "Feature"}, BOX)
+
+
+def test_a_bad_layer_file_stops_the_start_naming_it(tmp_path: Path) -> None:
+    """A missing or non-GeoJSON layer file is a ConfigError with its path and the setting."""
+    from config.errors import ConfigError
+
+    bad = tmp_path / "levees.geojson"
+    bad.write_text("{not json")
+    with pytest.raises(ConfigError, match=r"levees\.geojson") as caught:
+        geo.load_features([bad], BOX)
+    assert caught.value.key == "dashboard.layers"
+    with pytest.raises(ConfigError, match=r"missing\.geojson"):
+        geo.load_features([tmp_path / "missing.geojson"], BOX)
+
+
+def test_demo_layer_is_labelled_and_drawn_as_switchable_traces() -> None:
+    """The shipped demo layer says it is invented; each kind is a trace below the stations, switched by kind."""
+    _, _, bbox = status.view_of(load_catalogue(REPO / "config/catalogues/garonne.csv"))
+    features = geo.load_features(geo.layer_files([]), geo.padded(bbox))
+    assert {f.kind for f in features} == {
+        "district",
+        "levee",
+        "dangerous_section",
+        "reservoir",
+        "sluice",
+        "pumping_station",
+        "camera",
+    }
+    assert all("DEMO" in f.name("en") and "演示" in f.name("zh") for f in features)
+    every = {f.kind for f in features}
+    traces = figures.layer_traces(features, "zh", every)
+    uids = [trace["uid"] for trace in traces]
+    assert uids[0] == "layer-district-lines"  # boundaries at the bottom
+    assert "layer-levee-lines" in uids
+    camera = next(trace for trace in traces if trace["uid"] == "layer-camera-points")
+    assert camera["customdata"] == ["https://camera.invalid/demo/pont-neuf"]
+    assert "点击打开视频" in camera["hovertext"][0]
+    levee = next(trace for trace in traces if trace["uid"] == "layer-levee-lines")
+    assert levee["lat"][-1] is None  # features are separated by breaks
+    assert "堤防" in levee["hovertext"][0]
+    assert "layer-levee-lines" not in {t["uid"] for t in figures.layer_traces(features, "zh", every - {"levee"})}
+    layers = geo.load_layers(geo.padded(bbox))
+    switches = figures.layer_switches(layers, features)
+    assert switches[:2] == ["st:rain", "st:level"]
+    assert {"district", "river", "water", "levee", "camera"} <= set(switches)
+
+
+def test_basemap_layers_keep_their_index_when_switched_off() -> None:
+    """A basemap layer switched off stays in the list, invisible; land has no switch."""
+    fc = {"type": "FeatureCollection", "features": [{"type": "Feature"}]}
+    layers = [geo.Layer("countries", "area", fc, fc), geo.Layer("rivers", "river", fc)]
+    on = figures.basemap_layers(layers, theme.LIGHT)
+    off = figures.basemap_layers(layers, theme.LIGHT, shown={"st:rain"})
+    assert [entry["name"] for entry in on] == [entry["name"] for entry in off] == ["countries", "countries", "rivers"]
+    assert [entry["visible"] for entry in off] == [True, True, False]
+    assert all(entry["visible"] for entry in on)
+
+
+def test_station_groups_can_be_switched_off() -> None:
+    """The rain-gauge and level-station switches filter the stations drawn."""
+    assert set(figures.shown_stations(table(), {"st:rain"})["kind"]) == {"rain"}
+    assert set(figures.shown_stations(table(), {"st:level"})["kind"]) == {"river"}
+    assert figures.shown_stations(table(), set()).empty
+
+
+def test_tile_url_adds_a_raster_source_only_when_set() -> None:
+    """With dashboard.tile_url the style gets one raster source above the background; invalid URLs are refused."""
+    from pydantic import ValidationError
+
+    style = figures.blank_style(theme.LIGHT, "http://tiles.local/{z}/{x}/{y}.png")
+    assert style["sources"]["tiles"] == {
+        "type": "raster",
+        "tiles": ["http://tiles.local/{z}/{x}/{y}.png"],
+        "tileSize": 256,
+    }
+    assert [layer["id"] for layer in style["layers"]] == ["background", "tiles"]
+    assert "tiles" not in figures.blank_style(theme.LIGHT)["sources"]
+    for bad in ("ftp://x/{z}/{x}/{y}", "http://tiles.local/tile.png"):
+        with pytest.raises(ValidationError, match="tile URL"):
+            Settings.model_validate({"dashboard": {"tile_url": bad}})

@@ -45,7 +45,9 @@ function (n, seen, status, texts) {
 
 def layout(ctx: Context, language: str) -> Component:
     """The wall: title, clock, data time, banner, map on the left, counters and panels on the right."""
-    figure = figures.base_map(ctx.layers, ctx.center, ctx.zoom, dark=True, attribution=t(language, "map.attribution"))
+    figure = figures.base_map(
+        ctx.layers, ctx.center, ctx.zoom, dark=True, attribution=ctx.attribution(language), tile_url=ctx.tile_url
+    )
     figure.update_layout(showlegend=True)
     texts = {
         "zone": ctx.zone.key,
