@@ -58,6 +58,23 @@ def proc_stats(pid: int) -> ProcStats:
     return ProcStats(cpu, kib["VmRSS"] * 1024, kib["VmHWM"] * 1024)
 
 
+def settle(pid: int, timeout_s: float, busy: float = 0.1) -> float:
+    """Wait until process ``pid`` uses less than ``busy`` of a core over a second.
+
+    For InfluxDB done with compacting after a bulk write. Returns the seconds waited (``timeout_s``
+    at most).
+    """
+    started = time.monotonic()
+    before = proc_stats(pid).cpu_s
+    while time.monotonic() - started < timeout_s:
+        time.sleep(1.0)
+        now = proc_stats(pid).cpu_s
+        if now - before < busy:
+            break
+        before = now
+    return time.monotonic() - started
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """The ``q`` quantile (0..1) by nearest rank."""
     ordered = sorted(values)

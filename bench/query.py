@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import load
-from bench.harness import Harness, Spread, percentile, write_catalogue
+from bench.harness import Harness, Spread, percentile, settle, write_catalogue
 from bench.report import Figure, Report
 from bench.scale import Scale
 from config.settings import InfluxSettings
@@ -39,13 +39,15 @@ class Store:
     end_ms: int
     points: int
     seconds: float
+    settled: float  # seconds until InfluxDB stopped compacting after the write
 
     def describe(self) -> str:
         """What the store holds, in words."""
         return (
             f"{len(self.levels) + len(self.rains):,} stations ({len(self.levels):,} level, {len(self.rains):,} rain) "
             f"x {self.days} days of 5-minute data, {len(self.year_stations)} of them a year: "
-            f"{self.points:,} points written in {self.seconds:.0f} s"
+            f"{self.points:,} points written in {self.seconds:.0f} s, queried once InfluxDB was idle again "
+            f"({self.settled:.0f} s later)"
         )
 
 
@@ -106,7 +108,9 @@ def store(h: Harness, scale: Scale) -> Store:
     writers = 2  # two clients: ~410k points/s here against ~240k from one (DESIGN.md §7)
     with load.CTX.Pool(writers) as pool:
         points = sum(pool.starmap(write_share, [(client.base, plan[k::writers], end_ms) for k in range(writers)]))
-    result = Store(catalogue, levels, rains, scale.query_days, year, end_ms, points, time.monotonic() - started)
+    seconds = time.monotonic() - started
+    waited = settle(h.service_pid("influxdb"), 120)
+    result = Store(catalogue, levels, rains, scale.query_days, year, end_ms, points, seconds, waited)
     h.shared["store"] = result
     print(f"  store: {result.describe()}", flush=True)
     return result
@@ -138,6 +142,8 @@ def queries(h: Harness, scale: Scale, report: Report) -> None:
         "minimal: one station's last hour": f"SELECT last(value) FROM level WHERE station = {one} AND {hour}",
         "latest state of all stations (2-day window)": "SELECT last(value) AS value, flags FROM level, rain "
         f"WHERE time > {now - 2 * DAY_MS}ms GROUP BY station",
+        "variant: latest of all stations, 1-hour window": "SELECT last(value) AS value, flags FROM level, rain "
+        f"WHERE {hour} GROUP BY station",
         "one station's 30 days raw": f"SELECT value FROM level WHERE station = {one} AND time > {now - 30 * DAY_MS}ms",
         "one station's year, hourly max": f"SELECT max(value) AS value FROM level WHERE station = {one} AND {year} "
         "GROUP BY time(1h) fill(none)",
