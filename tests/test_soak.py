@@ -12,6 +12,7 @@ from tests.soak import soak
 pytestmark = [pytest.mark.services, pytest.mark.fault]
 
 
+@pytest.mark.timeout(1500)  # ten minutes of load, then the report waits for the last writes
 def test_ten_minute_soak_with_faults_loses_nothing_doubles_nothing_and_stays_flat(tmp_path: Path) -> None:
     """Broker restart, InfluxDB SIGKILL, ingester SIGKILL, a gateway backlog and garbage: every reading stored once,
     every implied level alert raised once, all garbage rejected, memory flat."""
