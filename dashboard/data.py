@@ -41,6 +41,26 @@ RANGES: Final[dict[str, tuple[int, str | None, str | None]]] = {
     "7d": (7 * 86_400_000, "15m", "3h"),
     "30d": (30 * 86_400_000, "1h", "1d"),
 }
+#: a custom range's aggregation by its length: (longest length in ms, level bucket, rain bucket);
+#: the presets' own choices, then coarser ones so that years stay a few thousand points
+CUSTOM_BUCKETS: Final[tuple[tuple[int, str | None, str | None], ...]] = (
+    (2 * 86_400_000, None, None),
+    (4 * 86_400_000, None, "1h"),
+    (10 * 86_400_000, "15m", "3h"),
+    (45 * 86_400_000, "1h", "1d"),
+    (200 * 86_400_000, "6h", "1d"),
+    (800 * 86_400_000, "1d", "1d"),
+)
+#: beyond the table: daily maximum levels and weekly rain
+LONGEST_BUCKETS: Final = ("1d", "7d")
+
+
+def buckets_for(length_ms: int) -> tuple[str | None, str | None]:
+    """The level and rain aggregation of a range of ``length_ms`` (None: raw readings)."""
+    for longest, level, rain in CUSTOM_BUCKETS:
+        if length_ms <= longest:
+            return level, rain
+    return LONGEST_BUCKETS
 
 
 class DataUnavailableError(Exception):
@@ -216,17 +236,31 @@ class DataLayer:
         """
         station = self.catalogue[station_id]
         length, level_bucket, rain_bucket = RANGES[range_key]
+
+        def load() -> StationSeries:
+            end = int(self.now() * 1000)
+            return self._load_series(station.id, end - length, end, level_bucket, rain_bucket)
+
+        return self.cache.get(("series", station.id, range_key), load)
+
+    def station_series_between(self, station_id: str, start_ms: int, end_ms: int) -> StationSeries:
+        """One station's series over a custom span (``status.custom_span``), aggregated by its length (cached).
+
+        Raises:
+            KeyError: unknown station.
+            DataUnavailableError: InfluxDB did not answer.
+        """
+        station = self.catalogue[station_id]
+        level_bucket, rain_bucket = buckets_for(end_ms - start_ms)
         return self.cache.get(
-            ("series", station.id, range_key),
-            lambda: self._load_series(station.id, length, level_bucket, rain_bucket),
+            ("between", station.id, start_ms, end_ms),
+            lambda: self._load_series(station.id, start_ms, end_ms, level_bucket, rain_bucket),
         )
 
     def _load_series(
-        self, station_id: str, length: int, level_bucket: str | None, rain_bucket: str | None
+        self, station_id: str, start: int, end: int, level_bucket: str | None, rain_bucket: str | None
     ) -> StationSeries:
         station = self.catalogue[station_id]
-        end = int(self.now() * 1000)
-        start = end - length
         where = f"WHERE station = {quote_literal(station.id)} AND time > {start}ms AND time <= {end}ms"
         level = pd.DataFrame(columns=["time_ms", "value"])
         if "level" in station.quantities:

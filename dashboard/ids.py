@@ -34,6 +34,9 @@ WALL_BODY: Final = "wall-body"
 
 STATION_ID: Final = "station-id"
 STATION_RANGE: Final = "station-range"
+STATION_DATES: Final = "station-dates"  # the custom range's first and last day
+STATION_DATE_START: Final = "station-date-start"
+STATION_DATE_END: Final = "station-date-end"
 STATION_TICK: Final = "station-tick"
 STATION_LEVEL: Final = "station-level"
 STATION_RAIN: Final = "station-rain"

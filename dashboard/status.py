@@ -160,6 +160,34 @@ def hydro_day_start_ms(now_ms: int, zone: ZoneInfo) -> int:
     return int(start.timestamp() * 1000)
 
 
+#: the longest custom range of the station page (longer asks are cut to their last part)
+MAX_CUSTOM_DAYS: Final = 5 * 366
+
+
+def custom_span(start_date: Any, end_date: Any, zone: ZoneInfo, now_ms: int) -> tuple[int, int] | None:
+    """A custom range of whole local days, start day 00:00 to the day after the end day, UTC ms.
+
+    The end is cut to ``now_ms`` (rounded down to the minute, so that the cache keeps it a minute) and
+    the span to ``MAX_CUSTOM_DAYS``. None when a date is missing or unreadable, or the span is empty.
+    """
+    try:
+        start_day = datetime.strptime(str(start_date)[:10], "%Y-%m-%d").date()
+        end_day = datetime.strptime(str(end_date)[:10], "%Y-%m-%d").date()
+    except ValueError:
+        return None
+    start = datetime(start_day.year, start_day.month, start_day.day, tzinfo=zone)
+    end = datetime(end_day.year, end_day.month, end_day.day, tzinfo=zone) + timedelta(days=1)
+    start_ms, end_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+    end_ms = min(end_ms, now_ms - now_ms % 60_000)
+    start_ms = max(start_ms, end_ms - MAX_CUSTOM_DAYS * 86_400_000)
+    return (start_ms, end_ms) if start_ms < end_ms else None
+
+
+def local_date(ms: int, zone: ZoneInfo) -> str:
+    """The local calendar day of a UTC ms time: ``2022-01-11``."""
+    return datetime.fromtimestamp(ms / 1000, UTC).astimezone(zone).strftime("%Y-%m-%d")
+
+
 def format_time(ms: int | None, zone: ZoneInfo, *, seconds: bool = False, date: bool = True) -> str:
     """A UTC ms time as local wall time: ``2022-01-11 14:15`` (empty for None)."""
     if ms is None:

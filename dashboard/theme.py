@@ -72,6 +72,7 @@ a { color: #1565c0; }
 .fw-hint { margin: .3em 1em; color: #555; font-size: .9em; }
 .fw-toolbar { display: flex; align-items: center; gap: .6em; flex-wrap: wrap; }
 .fw-toolbar .fw-spacer { flex: 1; }
+.fw-dates { display: inline-block; width: 17em; max-width: 100%; }
 .fw-page { padding: .5em 1em; }
 .fw-map { height: calc(100vh - 6.5em); min-height: 420px; }
 .fw-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(16em, 1fr)); gap: .8em; margin: .8em 0; }

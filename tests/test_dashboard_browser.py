@@ -23,6 +23,7 @@ import requests
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from config.catalogue import load_catalogue
@@ -275,6 +276,28 @@ def test_layers_switch_and_a_camera_opens_its_link(app: AppServer, browser: webd
     errors, hosts = drain_logs(browser)
     assert errors == []
     assert hosts == {f"127.0.0.1:{app.port}"}
+
+
+def test_station_page_custom_range(app: AppServer, browser: webdriver.Chrome) -> None:
+    """Choosing 'custom' and typing two days shows exactly those local days (Beijing time) on the hydrograph."""
+    load(browser, f"{app.url}/station/{TOULOUSE}", lambda d: text_of(d, "#station-latest"), "station page")
+    today = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600))
+    yesterday = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600 - 86400))
+    for css, day in (("#station-date-start", yesterday), ("#station-date-end", today)):
+        field = browser.find_element(By.CSS_SELECTOR, css)
+        field.send_keys(Keys.CONTROL, "a")
+        field.send_keys(day, Keys.TAB)
+    browser.find_element(By.CSS_SELECTOR, "#station-range input[value='custom']").click()
+    x_range = "return document.querySelector('#station-level .js-plotly-plot').layout.xaxis.range;"
+    eventually(
+        lambda: str((browser.execute_script(x_range) or [""])[0]).replace("T", " ").startswith(f"{yesterday} 00:00"),
+        20,
+        0.1,
+        "the hydrograph starts at the first day's midnight",
+    )
+    assert str(browser.execute_script(x_range)[1]).startswith(today)  # ends now, today
+    errors, _ = drain_logs(browser)
+    assert errors == []
 
 
 def test_language_switch_changes_the_texts(app: AppServer, browser: webdriver.Chrome) -> None:

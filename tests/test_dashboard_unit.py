@@ -293,7 +293,7 @@ def test_translations_cover_every_key_in_both_languages() -> None:
             )
         )
     used |= {f"state.{s}" for s in status.STATES} | {f"kind.{k}" for k in status.KINDS}
-    used |= {f"range.{r}" for r in ("24h", "72h", "7d", "30d")} | {key for key, _ in status.thresholds(FULL)}
+    used |= {f"range.{r}" for r in ("24h", "72h", "7d", "30d", "custom")} | {key for key, _ in status.thresholds(FULL)}
     # prefixes of keys built in the code, and the keys built from them
     used = {key for key in used if not key.endswith(".")}
     used |= {f"map.rain.{c}" for c in status.RAIN_CLASSES} | {"hover.rain_h1", "hover.rain_h3"}
@@ -593,3 +593,35 @@ def test_tile_url_adds_a_raster_source_only_when_set() -> None:
     for bad in ("ftp://x/{z}/{x}/{y}", "http://tiles.local/tile.png"):
         with pytest.raises(ValidationError, match="tile URL"):
             Settings.model_validate({"dashboard": {"tile_url": bad}})
+
+
+def test_custom_span_is_whole_local_days_cut_to_now() -> None:
+    """A custom range runs from the first day's local midnight to the end of the last day, never past now."""
+    now = int(pd.Timestamp("2022-01-11 14:15:30", tz="Asia/Shanghai").timestamp() * 1000)
+    span = status.custom_span("2022-01-01", "2022-01-03", ZONE, now)
+    assert span is not None
+    start, end = (pd.Timestamp(ms, unit="ms", tz="UTC").tz_convert(ZONE) for ms in span)
+    assert (str(start), str(end)) == ("2022-01-01 00:00:00+08:00", "2022-01-04 00:00:00+08:00")
+    today = status.custom_span("2022-01-11T00:00:00", "2022-01-11", ZONE, now)
+    assert today is not None
+    assert today[1] == now - 30_000  # cut to now, rounded down to the minute
+    assert status.custom_span("2022-01-12", "2022-01-13", ZONE, now) is None  # the future holds nothing
+    assert status.custom_span("2022-01-05", "2022-01-01", ZONE, now) is None
+    assert status.custom_span(None, "2022-01-01", ZONE, now) is None
+    assert status.custom_span("not a date", "2022-01-01", ZONE, now) is None
+    ten_years = status.custom_span("2012-01-01", "2022-01-10", ZONE, now)
+    assert ten_years is not None
+    assert ten_years[1] - ten_years[0] == status.MAX_CUSTOM_DAYS * 86_400_000
+    assert status.local_date(now, ZONE) == "2022-01-11"
+
+
+def test_long_custom_ranges_are_aggregated_by_influxdb() -> None:
+    """Raw readings up to two days; longer spans get coarser buckets, so years stay a few thousand points."""
+    from dashboard.data import RANGES, buckets_for
+
+    day = 86_400_000
+    assert buckets_for(day) == (None, None)
+    assert buckets_for(7 * day) == RANGES["7d"][1:]  # the presets' own choice for the same length
+    assert buckets_for(30 * day) == RANGES["30d"][1:]
+    assert buckets_for(365 * day) == ("1d", "1d")
+    assert buckets_for(status.MAX_CUSTOM_DAYS * day) == ("1d", "7d")

@@ -16,6 +16,8 @@ from dashboard.context import Context
 from dashboard.data import RANGES, DataUnavailableError
 
 DEFAULT_RANGE = "72h"
+#: the range option that reads the date pickers
+CUSTOM = "custom"
 
 
 def layout(ctx: Context, station_id: str, language: str) -> Component:
@@ -35,6 +37,8 @@ def layout(ctx: Context, station_id: str, language: str) -> Component:
             ]
         )
     gauges = status.nearest_gauges(station, ctx.catalogue.values())
+    now_ms = int(ctx.data.now() * 1000)
+    today = status.local_date(now_ms, ctx.zone)
     has_level = "level" in station.quantities
     return html.Div(
         [
@@ -49,12 +53,30 @@ def layout(ctx: Context, station_id: str, language: str) -> Component:
                             html.Span(f"{t(language, 'station.range')}: "),
                             dcc.RadioItems(
                                 id=ids.STATION_RANGE,
-                                options=[{"label": t(language, f"range.{key}"), "value": key} for key in RANGES],
+                                options=[
+                                    *({"label": t(language, f"range.{key}"), "value": key} for key in RANGES),
+                                    {"label": t(language, "range.custom"), "value": CUSTOM},
+                                ],
                                 value=DEFAULT_RANGE,
                                 inline=True,
                                 style={"display": "inline-block"},
                             ),
+                            dcc.DatePickerRange(
+                                id=ids.STATION_DATES,
+                                start_date=status.local_date(now_ms - 6 * 86_400_000, ctx.zone),
+                                end_date=today,
+                                max_date_allowed=today,
+                                display_format="YYYY-MM-DD",
+                                month_format="YYYY-MM",
+                                first_day_of_week=1,
+                                minimum_nights=0,
+                                updatemode="bothdates",
+                                start_date_id=ids.STATION_DATE_START,
+                                end_date_id=ids.STATION_DATE_END,
+                                className="fw-dates",
+                            ),
                         ],
+                        className="fw-toolbar",
                         style={"margin": ".5em 0"},
                     ),
                     html.Div(id=ids.STATION_SUMMARY),
@@ -85,16 +107,26 @@ def register(app: Dash, ctx: Context) -> None:
         Output(ids.STATION_SUMMARY, "children"),
         Output(ids.STATION_ALERTS, "children"),
         Input(ids.STATION_RANGE, "value"),
+        Input(ids.STATION_DATES, "start_date"),
+        Input(ids.STATION_DATES, "end_date"),
         Input(ids.STATION_TICK, "n_intervals"),
         State(ids.STATION_ID, "data"),
         State(ids.LANG, "data"),
     )
-    def refresh(range_key: str, _n: int | None, station_id: str, language: str) -> tuple[Any, ...]:
+    def refresh(
+        range_key: str, start_date: Any, end_date: Any, _n: int | None, station_id: str, language: str
+    ) -> tuple[Any, ...]:
         station = ctx.catalogue.get(station_id)
-        if station is None or range_key not in RANGES:
+        span = None
+        if range_key == CUSTOM:
+            span = status.custom_span(start_date, end_date, ctx.zone, int(ctx.data.now() * 1000))
+        if station is None or (range_key not in RANGES and span is None):
             return no_update, no_update, no_update, no_update
         try:
-            series = ctx.data.station_series(station.id, range_key)
+            if span is not None:
+                series = ctx.data.station_series_between(station.id, *span)
+            else:
+                series = ctx.data.station_series(station.id, range_key)
             snapshot = ctx.data.snapshot()
         except DataUnavailableError:
             return no_update, no_update, html.Div(t(language, "station.unavailable"), className="fw-error"), no_update
