@@ -271,6 +271,11 @@ class DashboardSettings(_Strict):
         "(http://HOST/{z}/{x}/{y}.png); empty = none, no request leaves the machine.",
     )
     tile_attribution: str = Field("", description="Credit shown on the map for the tiles of tile_url.")
+    alarm_sound: bool = Field(
+        False,
+        description="Wall display: beep when a station turns red (a kiosk browser must allow autoplay, e.g. "
+        "chromium --autoplay-policy=no-user-gesture-required).",
+    )
 
     @field_validator("tile_url")
     @classmethod

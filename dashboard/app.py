@@ -21,7 +21,7 @@ from flask_compress import Compress
 from config.catalogue import load_catalogue
 from config.i18n import LANGUAGES
 from config.settings import Settings
-from dashboard import geo, ids, status, theme
+from dashboard import geo, ids, sound, status, theme
 from dashboard.context import Context
 from dashboard.data import DataLayer, DataUnavailableError
 from dashboard.pages import map as map_page
@@ -54,7 +54,7 @@ def health(ctx: Context) -> tuple[dict[str, Any], int]:
 
 
 def add_server_routes(server: Flask, ctx: Context) -> None:
-    """Compression of every response and the ``/health`` route on the Flask server."""
+    """Compression of every response, ``/health`` and the wall's alarm sound on the Flask server."""
     server.config.update(COMPRESS_ALGORITHM=COMPRESS_ALGORITHMS, COMPRESS_LEVEL=6, COMPRESS_MIN_SIZE=500)
     Compress(server)
 
@@ -62,6 +62,14 @@ def add_server_routes(server: Flask, ctx: Context) -> None:
     def health_route() -> tuple[Response, int]:
         body, code = health(ctx)
         return jsonify(body), code
+
+    alarm = sound.beep_wav()
+
+    @server.route(sound.ALARM_PATH)
+    def alarm_route() -> Response:
+        response = Response(alarm, mimetype="audio/wav")
+        response.cache_control.max_age = 86_400
+        return response
 
 
 def create_app(settings: Settings, *, refresh_ms: int | None = None) -> Dash:

@@ -31,6 +31,10 @@ WALL_STATUS: Final = "wall-status"  # server: {"ok", "server_ms", "newest_ms"}
 WALL_SEEN: Final = "wall-seen"  # client: when the browser last got a good refresh
 WALL_TEXTS: Final = "wall-texts"
 WALL_BODY: Final = "wall-body"
+WALL_RED: Final = "wall-red"  # server: ids of the stations shown red
+WALL_RED_SEEN: Final = "wall-red-seen"  # client: the red ids of the previous refresh
+WALL_AUDIO: Final = "wall-audio"
+WALL_SOUND_NOTE: Final = "wall-sound-note"
 
 STATION_ID: Final = "station-id"
 STATION_RANGE: Final = "station-range"

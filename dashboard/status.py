@@ -361,6 +361,11 @@ def counters(table: pd.DataFrame) -> Counters:
     )
 
 
+def red_stations(table: pd.DataFrame) -> list[str]:
+    """The ids of the stations shown red, sorted (the wall beeps when a new one appears)."""
+    return sorted(str(sid) for sid in table.loc[table["state"] == "red", "id"]) if not table.empty else []
+
+
 def nearest_thresholds(table: pd.DataFrame, limit: int = 8) -> pd.DataFrame:
     """Level stations with a warning stage, highest above (or closest below) it first."""
     fresh = table[

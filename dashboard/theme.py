@@ -114,6 +114,7 @@ table.fw-table th, table.fw-table td { text-align: left; padding: .25em .5em; bo
 @keyframes fw-pulse { 0% { box-shadow: 0 0 0 0 rgba(229,57,53,.9); } 70% { box-shadow: 0 0 0 1.2em rgba(229,57,53,0); }
   100% { box-shadow: 0 0 0 0 rgba(229,57,53,0); } }
 .fw-red-active { border-color: #e53935 !important; background: #5c1010 !important; animation: fw-pulse 1.2s infinite; }
+.fw-sound-note { color: #ffcdd2; font-size: .9em; }
 .fw-wall.fw-red-alarm { outline: .5vw solid #e53935; outline-offset: -.5vw; }
 """
 

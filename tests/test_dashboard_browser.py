@@ -27,6 +27,7 @@ from selenium.webdriver.common.keys import Keys
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from config.catalogue import load_catalogue
+from config.settings import Settings
 from dashboard.app import create_app
 from floodwatch.services import LocalServices, free_port
 from tests.conftest import REPO, Env, eventually, write_env
@@ -45,6 +46,8 @@ CHROME_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
     "--window-size=1600,1000",
+    # a wall display is a kiosk: its browser lets the alarm sound play without a click
+    "--autoplay-policy=no-user-gesture-required",
 ]
 #: the map is drawn: MapLibre has loaded and renders circles of the station traces
 MAP_DRAWN_JS = """
@@ -76,11 +79,10 @@ def readings(now_ms: int) -> bytes:
 class AppServer:
     """``create_app`` served by a real WSGI server on a free loopback port, in a thread."""
 
-    def __init__(self, env: Env, refresh_ms: int = 1000) -> None:
+    def __init__(self, env: Env, refresh_ms: int = 1000, settings: Settings | None = None) -> None:
         self.port = free_port()
-        self.server: BaseWSGIServer = make_server(
-            "127.0.0.1", self.port, create_app(env.settings, refresh_ms=refresh_ms).server, threaded=True
-        )
+        app = create_app(settings or env.settings, refresh_ms=refresh_ms)
+        self.server: BaseWSGIServer = make_server("127.0.0.1", self.port, app.server, threaded=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -312,11 +314,15 @@ def test_language_switch_changes_the_texts(app: AppServer, browser: webdriver.Ch
 
 
 def test_wall_shows_new_data_and_a_dead_server(garonne: Env, browser: webdriver.Chrome) -> None:
-    """New readings reach the wall within a few refreshes; when the server dies a banner says so."""
-    server = AppServer(garonne)
+    """New readings reach the wall within a few refreshes, a station turning red plays the alarm (when
+    dashboard.alarm_sound is on); when the server dies a banner says so."""
+    dashboard = garonne.settings.dashboard.model_copy(update={"alarm_sound": True})
+    server = AppServer(garonne, settings=garonne.settings.model_copy(update={"dashboard": dashboard}))
     try:
         load(browser, server.url + "/wall", lambda d: "/" in text_of(d, "#counter-reporting"), "wall counters")
+        eventually(lambda: browser.execute_script("return document.getElementById('wall-audio').readyState") >= 2)
         red_before = int(text_of(browser, "#counter-red .fw-n") or 0)
+        assert browser.execute_script("return window.fwAlarms || 0;") == 0  # what was red at load does not beep
         station = load_catalogue(GARONNE)[TOULOUSE]
         assert station.historical_max_m is not None
         now_ms = int(time.time() * 1000)
@@ -330,6 +336,12 @@ def test_wall_shows_new_data_and_a_dead_server(garonne: Env, browser: webdriver.
             "the new red station counted on the wall",
         )
         assert browser.find_elements(By.CSS_SELECTOR, ".fw-red-active")  # the red counter pulses
+        eventually(
+            lambda: browser.execute_script("return document.getElementById('wall-audio').dataset.played;") == "1",
+            20,
+            0.2,
+            "the alarm played once",
+        )
         assert not browser.find_elements(By.CSS_SELECTOR, ".fw-banner.fw-show")
         errors, hosts = drain_logs(browser)
         assert errors == []

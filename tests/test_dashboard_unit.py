@@ -625,3 +625,39 @@ def test_long_custom_ranges_are_aggregated_by_influxdb() -> None:
     assert buckets_for(30 * day) == RANGES["30d"][1:]
     assert buckets_for(365 * day) == ("1d", "1d")
     assert buckets_for(status.MAX_CUSTOM_DAYS * day) == ("1d", "7d")
+
+
+def test_alarm_is_a_short_wav_served_by_the_app() -> None:
+    """The alarm is a valid mono 16-bit WAV of under a second, served by the app itself; the wall has an
+    audio element only when dashboard.alarm_sound is on."""
+    import io
+    import wave as wavefile
+
+    from dashboard import ids, sound
+    from dashboard.app import create_app, route
+
+    with wavefile.open(io.BytesIO(sound.beep_wav())) as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 16_000)
+        assert 0.5 < wav.getnframes() / wav.getframerate() < 1.0
+    settings = unreachable_settings()
+    app = create_app(settings)
+    response = app.server.test_client().get(sound.ALARM_PATH)
+    assert response.status_code == 200
+    assert response.mimetype == "audio/wav"
+    assert response.data == sound.beep_wav()
+    ctx = app._floodwatch_ctx  # type: ignore[attr-defined]
+    assert f"Audio(id='{ids.WALL_AUDIO}'" not in json.dumps(route(ctx, "/wall", "en").to_plotly_json(), default=str)
+    loud = settings.model_copy(update={"dashboard": settings.dashboard.model_copy(update={"alarm_sound": True})})
+    ctx = create_app(loud)._floodwatch_ctx  # type: ignore[attr-defined]
+    wall_json = json.dumps(route(ctx, "/wall", "en").to_plotly_json(), default=str)
+    assert f"Audio(id='{ids.WALL_AUDIO}'" in wall_json
+    assert sound.ALARM_PATH in wall_json
+
+
+def test_red_stations() -> None:
+    """The wall's alarm compares the ids of the stations shown red between refreshes."""
+    frame = table()
+    assert status.red_stations(frame) == []
+    frame.loc[frame["id"] == "R1", "state"] = "red"
+    assert status.red_stations(frame) == ["R1"]
+    assert status.red_stations(frame.iloc[0:0]) == []

@@ -15,7 +15,7 @@ from dash import Dash, Input, Output, Patch, State, dcc, html, no_update
 from dash.development.base_component import Component
 
 from config.i18n import t
-from dashboard import figures, ids, status
+from dashboard import figures, ids, sound, status
 from dashboard.components import wall as panels
 from dashboard.components.common import language_picker
 from dashboard.context import Context
@@ -42,6 +42,32 @@ function (n, seen, status, texts) {
 }
 """
 
+#: a station newly red since the previous refresh plays the alarm (when ``dashboard.alarm_sound``);
+#: the first answer after loading is the baseline (a reload does not beep for what is already red)
+ALARM_JS: Final = """
+function (red, seen, texts) {
+  var now = red || [];
+  if (seen === null || seen === undefined) { return now; }
+  var before = {};
+  seen.forEach(function (id) { before[id] = true; });
+  var fresh = now.filter(function (id) { return !before[id]; });
+  var audio = document.getElementById(texts.audio_id);
+  if (fresh.length && audio) {
+    window.fwAlarms = (window.fwAlarms || 0) + 1;
+    audio.currentTime = 0;
+    audio.play().then(function () {
+      audio.dataset.played = String(window.fwAlarms);
+    }).catch(function () {
+      // autoplay refused (nobody has touched the page): say so; any click unlocks the sound
+      var note = document.getElementById(texts.note_id);
+      if (note) { note.textContent = texts.sound_blocked; }
+      document.addEventListener('click', function () { if (note) { note.textContent = ''; } }, {once: true});
+    });
+  }
+  return now;
+}
+"""
+
 
 def layout(ctx: Context, language: str) -> Component:
     """The wall: title, clock, data time, banner, map on the left, counters and panels on the right."""
@@ -56,7 +82,16 @@ def layout(ctx: Context, language: str) -> Component:
         "stale_data": t(language, "wall.banner.stale_data"),
         # three refreshes missed (and a margin for a slow one): the server is gone
         "unreachable_after_ms": 3 * ctx.refresh_ms + 5000,
+        "sound_blocked": t(language, "wall.sound_blocked"),
+        "audio_id": ids.WALL_AUDIO,
+        "note_id": ids.WALL_SOUND_NOTE,
     }
+    alarm: list[Component] = []
+    if ctx.settings.dashboard.alarm_sound:
+        alarm = [
+            html.Audio(id=ids.WALL_AUDIO, src=sound.ALARM_PATH, preload="auto"),
+            html.Span(id=ids.WALL_SOUND_NOTE, className="fw-sound-note"),
+        ]
 
     def panel(title_key: str, content_id: str) -> Component:
         return html.Div([html.H2(t(language, title_key)), html.Div(id=content_id)], className="fw-panel")
@@ -71,6 +106,7 @@ def layout(ctx: Context, language: str) -> Component:
                         [f"{t(language, 'wall.clock')} ", html.Span(id=ids.WALL_CLOCK, className="fw-clock")],
                     ),
                     html.Span(id=ids.WALL_DATA_TIME, className="fw-datatime"),
+                    *alarm,
                     language_picker(language),
                 ],
                 className="fw-wall-top",
@@ -102,6 +138,8 @@ def layout(ctx: Context, language: str) -> Component:
             dcc.Store(id=ids.WALL_STATUS),
             dcc.Store(id=ids.WALL_SEEN),
             dcc.Store(id=ids.WALL_TEXTS, data=texts),
+            dcc.Store(id=ids.WALL_RED),
+            dcc.Store(id=ids.WALL_RED_SEEN),
         ],
         id=ids.WALL,
         className="fw-wall",
@@ -129,6 +167,7 @@ def register(app: Dash, ctx: Context) -> None:
         Output(ids.WALL_DATA_TIME, "children"),
         Output(ids.WALL, "className"),
         Output(ids.WALL_STATUS, "data"),
+        Output(ids.WALL_RED, "data"),
         Input(ids.WALL_TICK, "n_intervals"),
         State(ids.LANG, "data"),
     )
@@ -136,7 +175,7 @@ def register(app: Dash, ctx: Context) -> None:
         try:
             snapshot = ctx.data.snapshot()
         except DataUnavailableError:
-            return (*([no_update] * 7), {"ok": False})
+            return (*([no_update] * 7), {"ok": False}, no_update)
         names = ctx.names(language)
         table = snapshot.table
         patch = Patch()
@@ -154,12 +193,21 @@ def register(app: Dash, ctx: Context) -> None:
             data_time,
             red,
             wall_status(newest, snapshot.now_ms),
+            status.red_stations(table),
         )
 
     app.clientside_callback(
         SEEN_JS,
         Output(ids.WALL_SEEN, "data"),
         Input(ids.WALL_STATUS, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ALARM_JS,
+        Output(ids.WALL_RED_SEEN, "data"),
+        Input(ids.WALL_RED, "data"),
+        State(ids.WALL_RED_SEEN, "data"),
+        State(ids.WALL_TEXTS, "data"),
         prevent_initial_call=True,
     )
     app.clientside_callback(
