@@ -267,12 +267,19 @@ class Harness:
 
         def connected() -> bool:
             if process.poll() is not None:
-                log = (run.path.parent / "ingest.log").read_text(errors="replace")[-2000:]
+                log = self.log_tail(run, "ingest")
                 raise BenchError(f"the ingester exited with status {process.returncode}:\n{log}")
             return bool(health(run).get("mqtt_connected"))
 
         wait_for(connected, timeout_s, "the ingester connected", 0.05)
         return process
+
+    def log_tail(self, run: Run, command: str, chars: int = 3000) -> str:
+        """The end of what ``floodwatch COMMAND`` of ``run`` logged."""
+        try:
+            return (run.path.parent / f"{command}.log").read_text(errors="replace")[-chars:]
+        except OSError:
+            return "(no log)"
 
     def stop(self, process: subprocess.Popen[bytes]) -> None:
         """Stop one of our processes by PID."""
