@@ -187,8 +187,15 @@ def publish(
 
 
 def _usage() -> dict[str, float]:
+    """CPU seconds and peak RSS of this process.
+
+    The peak is VmHWM of this process image: ``ru_maxrss`` survives ``exec`` and would report the
+    parent's size at spawn.
+    """
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return {"cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_bytes": usage.ru_maxrss * 1024}
+    status = Path("/proc/self/status").read_text()
+    peak_kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+    return {"cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_bytes": peak_kib * 1024}
 
 
 def count(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 
 from bench.alerts import latency
 from bench.dashboard import memory, page_load, refresh
@@ -33,6 +35,8 @@ def bench(target: str, scale_name: str, json_path: Path | None) -> int:
     scale = SCALES[scale_name]
     report = Report(quick=scale.name != "full")
     sections = [s for name, group in SECTIONS.items() if target in (name, "all") for s in group]
+    # SIGTERM stops the run like Ctrl-C: the harness still stops every process it started
+    signal.signal(signal.SIGTERM, _interrupted)
     harness = Harness()
     print(f"floodwatch bench {target} ({scale.name}): services in {harness.root}", flush=True)
     started = time.monotonic()
@@ -64,3 +68,7 @@ def bench(target: str, scale_name: str, json_path: Path | None) -> int:
         report.write_json(json_path)
         print(f"JSON: {json_path}")
     return status
+
+
+def _interrupted(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
