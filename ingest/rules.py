@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -85,6 +86,19 @@ def _ladder(values: Mapping[str, float | None]) -> tuple[tuple[str, float], ...]
     return tuple(ladder)
 
 
+@contextmanager
+def _table(path: Path, key: str, columns: str) -> Iterator[csv.DictReader[str]]:
+    """A CSV table of the alert settings, opened with a clear error when it cannot be read."""
+    try:
+        handle = path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read ({exc.strerror})", path=path, key=key, hint=f"give a CSV with {columns}"
+        ) from exc
+    with handle:
+        yield csv.DictReader(handle)
+
+
 def read_critical_rain(path: Path) -> dict[str, dict[int, dict[str, float]]]:
     """Per-station critical rainfall: ``{station: {window_h: {level: mm}}}`` from a CSV.
 
@@ -94,17 +108,7 @@ def read_critical_rain(path: Path) -> dict[str, dict[int, dict[str, float]]]:
         ConfigError: naming the file, the line and the column.
     """
     table: dict[str, dict[int, dict[str, float]]] = {}
-    try:
-        handle = path.open(encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read ({exc.strerror})",
-            path=path,
-            key="alerts.critical_rain",
-            hint="give a CSV with station,window_h,blue,yellow,orange,red",
-        ) from exc
-    with handle:
-        reader = csv.DictReader(handle)
+    with _table(path, "alerts.critical_rain", "station,window_h,blue,yellow,orange,red") as reader:
         for row in reader:
             line = reader.line_num
             try:
@@ -133,17 +137,7 @@ def read_flood_limits(path: Path) -> dict[str, list[tuple[str, str, float]]]:
         ConfigError: naming the file, the line and the fix.
     """
     seasons: dict[str, list[tuple[str, str, float]]] = {}
-    try:
-        handle = path.open(encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read ({exc.strerror})",
-            path=path,
-            key="alerts.flood_limits",
-            hint="give a CSV with station,start,end,flood_limit_m",
-        ) from exc
-    with handle:
-        reader = csv.DictReader(handle)
+    with _table(path, "alerts.flood_limits", "station,start,end,flood_limit_m") as reader:
         for row in reader:
             try:
                 start, end = row["start"].strip(), row["end"].strip()
