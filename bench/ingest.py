@@ -370,18 +370,20 @@ def live_count(h: Harness, work: load.Workload) -> float:
     return float(work.readings / (out["last"] - started))
 
 
-def backlog(h: Harness, catalogue: Path, work: load.Workload) -> tuple[float, int, float]:
+def backlog(h: Harness, catalogue: Path, work: load.Workload) -> tuple[float, int, float, float, float]:
     """Publish ``work`` at once to a running ingester.
 
     Returns:
         Seconds until all is stored, the most messages the broker held meanwhile (published, not yet
-        stored) and the broker's peak RSS in bytes, sampled every half second.
+        stored), the broker's peak RSS, and the ingester's RSS before and at its peak (bytes),
+        sampled every half second.
     """
     run = h.run_settings(catalogue)
     process = h.start_ingester(run)
     publishers = load.Publishers(h.mqtt_port, run.prefix, work, PUBLISHERS)
     broker = h.service_pid("mosquitto")
     samples: list[tuple[int, int]] = [(0, proc_stats(broker).rss_bytes)]
+    idle = proc_stats(process.pid).rss_bytes
     stop = threading.Event()
 
     def sample() -> None:
@@ -396,6 +398,7 @@ def backlog(h: Harness, catalogue: Path, work: load.Workload) -> tuple[float, in
         started = publishers.go_now()
         wait_for(lambda: acked([run]) >= work.messages, 3600, "backlog stored", 0.05)
         seconds = time.monotonic() - started
+        peak = proc_stats(process.pid).peak_rss_bytes
         publishers.finish()
     finally:
         stop.set()
@@ -403,7 +406,7 @@ def backlog(h: Harness, catalogue: Path, work: load.Workload) -> tuple[float, in
         h.stop(process)
     sampler.join()
     h.drop(run)
-    return seconds, max(s[0] for s in samples), max(s[1] for s in samples)
+    return seconds, max(s[0] for s in samples), max(s[1] for s in samples), idle, peak
 
 
 def catchup(h: Harness, scale: Scale, report: Report) -> None:
@@ -420,6 +423,7 @@ def catchup(h: Harness, scale: Scale, report: Report) -> None:
     rates = Spread.of(work.readings / r[0] for r in runs)
     held = Spread.of(r[1] for r in runs)
     rss = Spread.of(r[2] / MB for r in runs)
+    ingester = Spread.of(r[4] / MB for r in runs)
     asked = 20_000 * 288
     scaled = "" if stations >= 20_000 else f"; scaled from 20,000 stations ({asked:,} readings) to fit the time"
     what = (
@@ -449,5 +453,15 @@ def catchup(h: Harness, scale: Scale, report: Report) -> None:
         )
     )
     report.add(Figure("catchup", "broker peak RSS meanwhile", "MB", rss, "broker RSS idle", idle / MB))
+    report.add(
+        Figure(
+            "catchup",
+            "ingester peak RSS (alert history of every station)",
+            "MB",
+            ingester,
+            "ingester RSS at start",
+            Spread.of(r[3] / MB for r in runs).median,
+        )
+    )
     if stations < 20_000:
         report.note(f"catch-up scaled: {what}")
