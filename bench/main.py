@@ -11,7 +11,7 @@ from types import FrameType
 
 from bench.alerts import latency
 from bench.dashboard import memory, page_load, refresh
-from bench.harness import Harness
+from bench.harness import Harness, settle
 from bench.ingest import catchup, throughput
 from bench.query import queries
 from bench.report import Figure, Report
@@ -46,6 +46,8 @@ def bench(target: str, scale_name: str, json_path: Path | None) -> int:
         for section in sections:
             name = f"{section.__module__.rsplit('.', 1)[-1]}.{section.__name__}"
             print(f"{name} ...", flush=True)
+            # InfluxDB may still be compacting or deleting what the previous section wrote and dropped
+            settle(harness.service_pid("influxdb"), 120)
             try:
                 section(harness, scale, report)
             except Exception as exc:  # noqa: BLE001 - reported in the table; the other sections still run
