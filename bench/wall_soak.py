@@ -298,7 +298,7 @@ def soak(args: argparse.Namespace, root: Path) -> list[Sample]:
         while True:
             samples.append(sample(driver, started, profile, workers[0]))
             print(" | ".join(f"{k}={v}" for k, v in asdict(samples[-1]).items()), flush=True)
-            if time.monotonic() >= end:
+            if time.monotonic() >= end - 1:  # the last sample is the one at the end
                 return samples
             time.sleep(min(args.sample_s, max(0.0, end - time.monotonic())))
     finally:
