@@ -115,7 +115,11 @@ def test_every_bad_payload_is_rejected_counted_and_kept_and_good_neighbours_stor
     )
     eventually(lambda: env.count("level") == len(goods), message="good readings stored")
     assert env.count("rain") == 1
-    letters = DeadLetterStore(env.settings.deadletter_dir).read_all()
+    store = DeadLetterStore(env.settings.deadletter_dir)
+    # counted when decoded, kept when their batch is flushed: wait for the file
+    letters = eventually(
+        lambda: len(found := store.read_all()) == expected_rejects and found, message="all rejects kept"
+    )
     reasons = sorted(letter["reason"] for letter in letters)
     wanted = sorted(
         [r for _, _, r in bad_messages] + [r for _, r in bad_readings if r != "ok"] + ["quantity_not_reported"]
