@@ -28,6 +28,7 @@ SECRET_ENV: dict[tuple[str, str], str] = {
     ("influx", "username"): "FLOODWATCH_INFLUX_USERNAME",
     ("influx", "password"): "FLOODWATCH_INFLUX_PASSWORD",
     ("influx", "token"): "FLOODWATCH_INFLUX_TOKEN",
+    ("dashboard", "secret_key"): "FLOODWATCH_DASHBOARD_SECRET_KEY",
 }
 
 Port = Annotated[int, Field(ge=0, le=65535)]
@@ -276,6 +277,31 @@ class DashboardSettings(_Strict):
         description="Wall display: beep when a station turns red (a kiosk browser must allow autoplay, e.g. "
         "chromium --autoplay-policy=no-user-gesture-required).",
     )
+    login_required: bool = Field(
+        False,
+        description="Read-only pages and the API need a login too (changes always need an officer: acknowledge, "
+        "notes, handover); off suits a wall display on the command center's LAN.",
+    )
+    users_file: Path | None = Field(
+        None, description="Users, roles and password hashes (`floodwatch users`); empty = <var_dir>/users.toml."
+    )
+    session_hours: float = Field(12.0, gt=0, le=24 * 30, description="A login lasts this long (about a shift).")
+    secure_cookies: bool = Field(
+        False,
+        description="Send the session cookie over HTTPS only: set it when users reach the dashboard through "
+        "HTTPS (the nginx example).",
+    )
+    trusted_proxies: int = Field(
+        0,
+        ge=0,
+        le=5,
+        description="Reverse proxies in front whose X-Forwarded-For/-Proto headers are believed (nginx: 1).",
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Signs session cookies; from FLOODWATCH_DASHBOARD_SECRET_KEY, else made once in "
+        "<var_dir>/dashboard_secret_key (every worker on a machine shares it).",
+    )
 
     @field_validator("tile_url")
     @classmethod
@@ -323,6 +349,11 @@ class Settings(_Strict):
     def deadletter_dir(self) -> Path:
         """Where rejected messages are kept with their reason."""
         return self.var_dir / "deadletter"
+
+    @property
+    def users_file(self) -> Path:
+        """The dashboard's users file."""
+        return self.dashboard.users_file or self.var_dir / "users.toml"
 
 
 def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -434,6 +465,7 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
         ("services", "mqtt_acl_file"),
         ("services", "mqtt_certfile"),
         ("services", "mqtt_keyfile"),
+        ("dashboard", "users_file"),
     ):
         values = data.get(section)
         if isinstance(values, dict) and isinstance(values.get(key), str):

@@ -22,6 +22,8 @@ from config.catalogue import load_catalogue
 from config.i18n import LANGUAGES
 from config.settings import Settings
 from dashboard import geo, ids, sound, status, theme
+from dashboard.auth import Auth
+from dashboard.components.common import user_bar
 from dashboard.context import Context
 from dashboard.data import DataLayer, DataUnavailableError
 from dashboard.pages import map as map_page
@@ -95,6 +97,7 @@ def create_app(settings: Settings, *, refresh_ms: int | None = None) -> Dash:
         center=center,
         zoom=zoom,
         refresh_ms=refresh_ms,
+        auth=Auth(settings),
     )
     app = Dash(
         __name__,
@@ -117,10 +120,17 @@ def create_app(settings: Settings, *, refresh_ms: int | None = None) -> Dash:
     def show(pathname: str | None, language: Any) -> Component:
         return route(ctx, pathname, language if language in LANGUAGES else settings.language)
 
+    @app.callback(Output(ids.USER_BAR, "children"), Input(ids.URL, "pathname"), Input(ids.LANG, "data"))
+    def show_user(pathname: str | None, language: Any) -> Component:
+        return user_bar(
+            ctx.auth.current_user(), pathname or "/", language if language in LANGUAGES else settings.language
+        )
+
     @app.callback(Output(ids.LANG, "data"), Input(ids.LANG_PICK, "value"), prevent_initial_call=True)
     def pick_language(language: Any) -> Any:
         return language if language in LANGUAGES else no_update
 
+    ctx.auth.install(app.server)
     add_server_routes(app.server, ctx)
     app._floodwatch_ctx = ctx  # type: ignore[attr-defined]  # for tests and tools; never a module global
     map_page.register(app, ctx)

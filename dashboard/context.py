@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from config.catalogue import Catalogue
 from config.i18n import t
 from config.settings import Settings
+from dashboard.auth import Auth
 from dashboard.data import DataLayer
 from dashboard.geo import Feature, Layer
 
@@ -25,6 +26,7 @@ class Context:
     center: dict[str, float]
     zoom: float
     refresh_ms: int
+    auth: Auth
 
     @property
     def blue_margin_m(self) -> float:

@@ -8,6 +8,7 @@ URL: Final = "url"
 LANG: Final = "lang"
 LANG_PICK: Final = "lang-pick"
 PAGE: Final = "page"
+USER_BAR: Final = "user-bar"  # who is logged in, log in / log out
 
 MAP_GRAPH: Final = "map-graph"
 MAP_TICK: Final = "map-tick"

@@ -74,6 +74,13 @@ a { color: #1565c0; }
 .fw-toolbar .fw-spacer { flex: 1; }
 .fw-dates { display: inline-block; width: 17em; max-width: 100%; }
 .fw-page { padding: .5em 1em; }
+.fw-login { max-width: 22em; margin: 8vh auto; padding: 1.5em 2em; background: #fff; border-radius: 8px;
+  box-shadow: 0 2px 12px rgba(0,0,0,.15); }
+.fw-login label { display: block; margin: .8em 0; }
+.fw-login input { display: block; width: 100%; box-sizing: border-box; padding: .45em; font-size: 1.05em; }
+.fw-login button { padding: .5em 1.5em; font-size: 1.05em; }
+.fw-user { display: inline-flex; gap: .6em; align-items: center; margin-right: 1em; }
+.fw-user form { display: inline; margin: 0; }
 .fw-map { height: calc(100vh - 6.5em); min-height: 420px; }
 .fw-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(16em, 1fr)); gap: .8em; margin: .8em 0; }
 .fw-card { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: .6em .9em; }

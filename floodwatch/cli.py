@@ -32,6 +32,7 @@ COMMANDS = {
     "doctor": "floodwatch.doctor",
     "backup": "floodwatch.backup",
     "restore": "floodwatch.backup",
+    "users": "floodwatch.users_cmd",
 }
 
 EPILOG = """\

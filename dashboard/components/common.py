@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 from dash import dcc, html
 from dash.development.base_component import Component
 
 from config.i18n import t
+from config.users import User
 from dashboard import ids
+from dashboard.auth import LOGIN_PATH, LOGOUT_PATH
 from dashboard.theme import STATE_COLOURS
 
 
@@ -35,9 +38,28 @@ def header(language: str, active: str) -> Component:
                 for href, key in links
             ],
             html.Span(className="fw-spacer"),
+            html.Span(id=ids.USER_BAR, className="fw-user"),
             language_picker(language),
         ],
         className="fw-header",
+    )
+
+
+def user_bar(user: User | None, path: str, language: str) -> Component:
+    """Who is logged in (name, role) and a log-out button; or a link to log in and come back here."""
+    if user is None:
+        return html.A(
+            t(language, "user.login"), href=f"{LOGIN_PATH}?lang={language}&next={quote(path)}", id="user-login"
+        )
+    return html.Span(
+        [
+            html.Span(f"{user.name or user.login} · {t(language, 'role.' + user.role)}", id="user-name"),
+            html.Form(
+                html.Button(t(language, "user.logout"), type="submit", id="user-logout"),
+                action=LOGOUT_PATH,
+                method="POST",
+            ),
+        ]
     )
 
 
