@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from config.catalogue import Catalogue
+from config.hydrotime import hydro_day_start_ms
 from dashboard import status
 from store.alerts import Alert, current_states, list_alerts
 from store.influx import InfluxClient, InfluxError, quote_literal
@@ -218,7 +219,7 @@ class DataLayer:
             "h1": now_ms - 3_600_000,
             "h3": now_ms - 3 * 3_600_000,
             "h24": now_ms - 86_400_000,
-            "day": status.hydro_day_start_ms(now_ms, self.zone),
+            "day": hydro_day_start_ms(now_ms, self.zone),
         }
         totals: dict[str, dict[str, float]] = {}
         for name, since in windows.items():

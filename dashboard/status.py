@@ -23,8 +23,6 @@ COLOURS: Final = ("blue", "yellow", "orange", "red")
 #: every state a station can be shown in, most urgent first (the legend and the wall follow it)
 STATES: Final = ("red", "orange", "yellow", "blue", "suspect", "stale", "normal", "nodata")
 KINDS: Final = ("river", "reservoir", "rain")
-#: the hydrological day starts at 08:00 local time (DESIGN.md §3)
-HYDRO_DAY_START_H: Final = 8
 #: trends are measured over at least this span, else they are noise
 MIN_TREND_SPAN_MS: Final = 10 * 60 * 1000
 #: rain totals the map can colour gauges by: table column -> lower bounds (mm) of the classes above "dry"
@@ -149,15 +147,6 @@ def next_threshold(
             hours = (level - value) / trend if trend is not None and trend > 0 else None
             return NextThreshold(key, level, hours)
     return None
-
-
-def hydro_day_start_ms(now_ms: int, zone: ZoneInfo) -> int:
-    """Start of the hydrological day (08:00 local, the latest one not after ``now``), UTC ms."""
-    local = datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(zone)
-    start = local.replace(hour=HYDRO_DAY_START_H, minute=0, second=0, microsecond=0)
-    if start > local:
-        start = (local - timedelta(days=1)).replace(hour=HYDRO_DAY_START_H, minute=0, second=0, microsecond=0)
-    return int(start.timestamp() * 1000)
 
 
 #: the longest custom range of the station page (longer asks are cut to their last part)

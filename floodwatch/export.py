@@ -11,28 +11,34 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 from tqdm import tqdm
 
 from config.catalogue import Catalogue, load_catalogue
-from config.contract import MEASUREMENT, STATION_ID
+from config.contract import MEASUREMENT
 from config.tidy import COLUMNS, format_time
 from config.units import STORED_UNIT, format_interval
 from floodwatch.args import parse_time, settings_from
 from floodwatch.errors import UserError
-from store.influx import InfluxClient, InfluxError, quote_literal
+from store.influx import InfluxClient, InfluxError
+from store.readings import DAY_MS, Selection, station_condition, stream
 
-WINDOW_MS = 7 * 86400 * 1000
+#: raw readings are not bucketed: the zone only matters to aggregated reads
+UTC_ZONE = ZoneInfo("UTC")
 
 
 def station_filter(stations: list[str] | None) -> str:
-    """An InfluxQL condition on the station tag (validated ids, quoted literals)."""
-    if not stations:
-        return ""
-    for station in stations:
-        if not STATION_ID.match(station):
-            raise UserError(f"{station!r} is not a station id")
-    return " AND (" + " OR ".join(f"station = {quote_literal(s)}" for s in stations) + ")"
+    """An InfluxQL condition on the station tag (validated ids, quoted literals), after an AND.
+
+    Raises:
+        UserError: an id that is not a station id.
+    """
+    try:
+        condition = station_condition(stations or [])
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    return f" AND {condition}" if condition else ""
 
 
 def time_bounds(client: InfluxClient, where: str) -> tuple[int, int] | None:
@@ -50,29 +56,18 @@ def rows(
     catalogue: Catalogue,
     start_ms: int,
     end_ms: int,
-    where: str,
+    stations: list[str] | None = None,
     *,
     progress: bool = False,
 ) -> Iterator[list[str]]:
-    """Tidy rows for ``[start_ms, end_ms)``, one InfluxDB query per window, ordered by time then station."""
-    windows = range(start_ms, end_ms, WINDOW_MS)
-    for window in tqdm(windows, unit="week", desc="export", disable=not progress):
-        upper = min(window + WINDOW_MS, end_ms)
-        found: list[tuple[int, str, str, float, int | None]] = []
-        for quantity, measurement in MEASUREMENT.items():
-            fields = "value, interval_s" if quantity == "rain" else "value"
-            query = (
-                f"SELECT {fields} FROM {measurement} WHERE time >= {window}ms AND time < {upper}ms{where} "
-                "GROUP BY station"
-            )
-            for series in client.query(query):
-                station = series.tags["station"]
-                for values in series.values:
-                    interval = int(values[2]) if quantity == "rain" and values[2] is not None else None
-                    found.append((int(values[0]), station, quantity, float(values[1]), interval))
-        found.sort()
-        for time_ms, station, quantity, value, interval in found:
-            yield _row(catalogue, time_ms, station, quantity, value, interval=interval)
+    """Tidy rows of levels in ``[start_ms, end_ms)`` and rain in ``(start_ms, end_ms]``, by time then station."""
+    days = -(-(end_ms - start_ms) // DAY_MS)
+    with tqdm(total=days, unit="day", desc="export", disable=not progress) as bar:
+        selection = Selection(tuple(stations or ()), start_ms, end_ms, "raw", UTC_ZONE)
+        for row in stream(client, ("level", "rain"), selection):
+            bar.update(max(0, (row.time_ms - start_ms) // DAY_MS - bar.n))
+            yield _row(catalogue, row.time_ms, row.station, row.quantity, row.value, interval=row.interval_s)
+        bar.update(days - bar.n)
 
 
 def _row(
@@ -109,10 +104,11 @@ def export(
     writer.writerow(COLUMNS)
     if bounds is None:
         return 0
-    start_ms = parse_time(start) if start else bounds[0]
+    # no --from: 1 ms before the first reading, so that a rain reading stamped then (its interval's end) is in
+    start_ms = parse_time(start) if start else bounds[0] - 1
     end_ms = parse_time(end) if end else bounds[1] + 1
     count = 0
-    for row in rows(client, catalogue, start_ms, end_ms, where, progress=progress):
+    for row in rows(client, catalogue, start_ms, end_ms, stations, progress=progress):
         writer.writerow(row)
         count += 1
     return count

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from config.catalogue import Catalogue, Station, load_catalogue
+from config.hydrotime import hydro_day_start_ms
 from config.i18n import texts
 from config.settings import Settings
 from dashboard import figures, geo, status, theme
@@ -94,10 +95,10 @@ def test_trend_and_next_threshold() -> None:
 def test_hydrological_day_starts_at_eight_local() -> None:
     """Before 08:00 local the hydrological day began yesterday at 08:00."""
     at = pd.Timestamp("2022-01-11 07:59", tz="Asia/Shanghai")
-    start = status.hydro_day_start_ms(int(at.timestamp() * 1000), ZONE)
+    start = hydro_day_start_ms(int(at.timestamp() * 1000), ZONE)
     assert pd.Timestamp(start, unit="ms", tz="UTC").tz_convert(ZONE) == pd.Timestamp("2022-01-10 08:00", tz=ZONE)
     at = pd.Timestamp("2022-01-11 08:00", tz="Asia/Shanghai")
-    start = status.hydro_day_start_ms(int(at.timestamp() * 1000), ZONE)
+    start = hydro_day_start_ms(int(at.timestamp() * 1000), ZONE)
     assert pd.Timestamp(start, unit="ms", tz="UTC").tz_convert(ZONE) == pd.Timestamp("2022-01-11 08:00", tz=ZONE)
 
 
