@@ -157,7 +157,7 @@ def main() -> None:
             queries, drawing = [], []
             for _ in range(args.runs):
                 start = time.perf_counter()
-                snapshot = ctx.data._load_snapshot()
+                snapshot = ctx.data.load_snapshot()
                 middle = time.perf_counter()
                 wall_work(ctx, snapshot)
                 queries.append(middle - start)

@@ -277,6 +277,11 @@ class DashboardSettings(_Strict):
         description="Wall display: beep when a station turns red (a kiosk browser must allow autoplay, e.g. "
         "chromium --autoplay-policy=no-user-gesture-required).",
     )
+    shared_cache: bool = Field(
+        True,
+        description="Workers of one machine (gunicorn) share the stations' snapshot through <var_dir>/dashboard-cache: "
+        "one set of InfluxDB queries per refresh period whatever the number of workers and screens.",
+    )
     login_required: bool = Field(
         False,
         description="Read-only pages and the API need a login too (changes always need an officer: acknowledge, "

@@ -9,7 +9,9 @@ for a load balancer or a monitoring probe. ``dashboard.wsgi`` serves it with gun
 
 from __future__ import annotations
 
+import hashlib
 import time
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -74,6 +76,12 @@ def add_server_routes(server: Flask, ctx: Context) -> None:
         return response
 
 
+def shared_cache_folder(settings: Settings) -> Path:
+    """Where the workers of this machine share the snapshot: one folder per database and catalogue."""
+    key = "\n".join([settings.influx.url, settings.influx.database, str(settings.catalogue.resolve())])
+    return settings.var_dir / "dashboard-cache" / hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
 def create_app(settings: Settings, *, refresh_ms: int | None = None) -> Dash:
     """Build the app for ``settings`` (reads the catalogue and the basemap files once).
 
@@ -86,7 +94,13 @@ def create_app(settings: Settings, *, refresh_ms: int | None = None) -> Dash:
     catalogue = load_catalogue(settings.catalogue)
     zone = ZoneInfo(settings.timezone)
     center, zoom, bbox = status.view_of(catalogue)
-    data = DataLayer(InfluxClient(settings.influx), catalogue, zone, blue_margin_m=settings.alerts.blue_margin_m)
+    data = DataLayer(
+        InfluxClient(settings.influx),
+        catalogue,
+        zone,
+        blue_margin_m=settings.alerts.blue_margin_m,
+        shared_folder=shared_cache_folder(settings) if settings.dashboard.shared_cache else None,
+    )
     ctx = Context(
         settings=settings,
         catalogue=catalogue,

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from config.catalogue import Catalogue
 from config.i18n import t
 from config.settings import Settings
+from dashboard import figures
 from dashboard.auth import Auth
-from dashboard.data import DataLayer
+from dashboard.cache import TTLCache
+from dashboard.data import CACHE_TTL_S, DataLayer, Snapshot
 from dashboard.geo import Feature, Layer
 
 
@@ -27,6 +31,8 @@ class Context:
     zoom: float
     refresh_ms: int
     auth: Auth
+    #: what is drawn from a snapshot, per language and view: ten screens build it once
+    drawn: TTLCache = field(default_factory=lambda: TTLCache(4 * CACHE_TTL_S, max_items=64))
 
     @property
     def blue_margin_m(self) -> float:
@@ -46,3 +52,13 @@ class Context:
     def names(self, language: str) -> dict[str, str]:
         """Station id -> name in ``language``."""
         return {sid: station.display_name(language) for sid, station in self.catalogue.items()}
+
+    def station_traces(
+        self, snapshot: Snapshot, language: str, rain_column: str = "", shown: Collection[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The map's station traces for ``snapshot`` (``figures.station_traces``), built once per snapshot and view."""
+        key = ("stations", snapshot.now_ms, language, rain_column, None if shown is None else frozenset(shown))
+        table = snapshot.table if shown is None else figures.shown_stations(snapshot.table, shown)
+        return self.drawn.get(
+            key, lambda: figures.station_traces(table, self.names(language), self.zone, language, rain_column)
+        )

@@ -10,11 +10,11 @@ catalogue) through ``store.influx.quote_literal`` and from integers.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final, TypeVar
+from pathlib import Path
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -22,10 +22,9 @@ import pandas as pd
 from config.catalogue import Catalogue
 from config.hydrotime import hydro_day_start_ms
 from dashboard import status
+from dashboard.cache import SharedValue, TTLCache
 from store.alerts import Alert, current_states, list_alerts
 from store.influx import InfluxClient, InfluxError, quote_literal
-
-T = TypeVar("T")
 
 #: the latest value of a station is looked for this far back (a bounded query, DESIGN.md §7)
 LATEST_WINDOW_MS: Final = 2 * 86_400_000
@@ -33,6 +32,13 @@ LATEST_WINDOW_MS: Final = 2 * 86_400_000
 TREND_WINDOW_MS: Final = 3_600_000
 #: how long a loaded result is served to every screen before it is loaded again
 CACHE_TTL_S: Final = 4.0
+#: the snapshot is never served older than this (then screens wait for a load, or say it failed)
+SNAPSHOT_MAX_STALE_S: Final = 30.0
+#: the latest values are read over the whole window this often (late readings of a backlog); in
+#: between, only what was stamped since the previous read, less an overlap
+FULL_LATEST_EVERY_MS: Final = 60_000
+LATEST_OVERLAP_MS: Final = 120_000
+LATEST_COLUMNS: Final = ["time", "value", "flags", "station", "quantity"]
 #: the wall's "latest alerts" look this far back
 RECENT_ALERTS_MS: Final = 24 * 3_600_000
 #: ranges of the station page: length in ms, and the level / rain aggregation (None = raw readings)
@@ -68,48 +74,6 @@ class DataUnavailableError(Exception):
     """InfluxDB could not be read; the page shows that instead of old figures."""
 
 
-class TTLCache:
-    """A small thread-safe cache: each key is computed once per ``ttl_s`` whoever asks for it."""
-
-    def __init__(self, ttl_s: float, clock: Callable[[], float] = time.monotonic, max_items: int = 512) -> None:
-        self.ttl_s = ttl_s
-        self.clock = clock
-        self.max_items = max_items
-        self._values: dict[Hashable, tuple[float, Any]] = {}
-        self._locks: dict[Hashable, threading.Lock] = {}
-        self._guard = threading.Lock()
-        self.misses = 0
-
-    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """The cached value of ``key``, computed by ``compute`` when missing or older than the TTL.
-
-        An exception from ``compute`` is not cached: the next caller tries again.
-        """
-        with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
-            hit = self._values.get(key)
-            if hit is not None and self.clock() - hit[0] < self.ttl_s:
-                return hit[1]
-            value = compute()
-            self.misses += 1
-            with self._guard:
-                if len(self._values) >= self.max_items:
-                    self._evict()
-                self._values[key] = (self.clock(), value)
-            return value
-
-    def _evict(self) -> None:
-        now = self.clock()
-        for key in [k for k, (at, _) in self._values.items() if now - at >= self.ttl_s]:
-            del self._values[key]
-            self._locks.pop(key, None)
-        while len(self._values) >= self.max_items:
-            oldest = min(self._values, key=lambda k: self._values[k][0])
-            del self._values[oldest]
-            self._locks.pop(oldest, None)
-
-
 @dataclass(frozen=True)
 class Snapshot:
     """What the map and the wall show, loaded at ``now_ms``."""
@@ -117,6 +81,8 @@ class Snapshot:
     now_ms: int
     table: pd.DataFrame  # status.station_table
     alerts: list[Alert] = field(default_factory=list)  # raised in the last 24 h or still active
+    latest: pd.DataFrame = field(default_factory=pd.DataFrame)  # the latest rows read (time, value, flags, ...)
+    full_ms: int = 0  # when ``latest`` was last read over the whole LATEST_WINDOW_MS
 
     @property
     def newest_ms(self) -> int | None:
@@ -154,6 +120,7 @@ class DataLayer:
         *,
         blue_margin_m: float = 0.5,
         ttl_s: float = CACHE_TTL_S,
+        shared_folder: Path | None = None,
         now: Callable[[], float] = time.time,
     ) -> None:
         self.client = client
@@ -162,6 +129,13 @@ class DataLayer:
         self.blue_margin_m = blue_margin_m
         self.cache = TTLCache(ttl_s)
         self.now = now
+        self.snapshots: SharedValue[Snapshot] = SharedValue(
+            self.load_snapshot,
+            ttl_s=ttl_s,
+            max_stale_s=SNAPSHOT_MAX_STALE_S,
+            folder=shared_folder,
+            clock=now,
+        )
 
     def _rows(self, influxql: str, measurement_as: str | None = None) -> list[dict[str, Any]]:
         """The points as dicts with their series' tags (and, if asked, the measurement's name)."""
@@ -180,23 +154,35 @@ class DataLayer:
         return rows
 
     def snapshot(self) -> Snapshot:
-        """Latest value, trend, alert level, state and rain totals of every station (cached).
+        """Latest value, trend, alert level, state and rain totals of every station.
+
+        Shared by every screen and worker, refreshed in the background (``cache.SharedValue``).
 
         Raises:
             DataUnavailableError: InfluxDB did not answer.
         """
-        return self.cache.get(("snapshot",), self._load_snapshot)
+        return self.snapshots.get()
 
-    def _load_snapshot(self) -> Snapshot:
+    def load_snapshot(self, previous: Snapshot | None = None) -> Snapshot:
+        """Load the snapshot now (uncached), reading only the newest readings when ``previous`` allows.
+
+        Raises:
+            DataUnavailableError: InfluxDB did not answer.
+        """
         now_ms = int(self.now() * 1000)
-        since = now_ms - LATEST_WINDOW_MS
-        latest = _frame(
-            self._rows(
-                f"SELECT last(value) AS value, flags FROM level, rain WHERE time > {since}ms GROUP BY station",
-                measurement_as="quantity",
-            ),
-            ["time", "value", "flags", "station", "quantity"],
-        )
+        if previous is None or now_ms - previous.full_ms >= FULL_LATEST_EVERY_MS or previous.latest.empty:
+            full_ms = now_ms
+            latest = _frame(
+                self._rows(
+                    "SELECT last(value) AS value, flags FROM level, rain "
+                    f"WHERE time > {now_ms - LATEST_WINDOW_MS}ms GROUP BY station",
+                    measurement_as="quantity",
+                ),
+                LATEST_COLUMNS,
+            )
+        else:
+            full_ms = previous.full_ms
+            latest = self._newer_latest(previous, now_ms)
         first = _frame(
             self._rows(
                 f"SELECT first(value) AS value FROM level WHERE time > {now_ms - TREND_WINDOW_MS}ms GROUP BY station",
@@ -212,7 +198,19 @@ class DataLayer:
             raise DataUnavailableError(str(exc)) from exc
         levels = {station: state.level for station, state in states.items()}
         table = status.station_table(self.catalogue, latest, first, levels, rain, now_ms, self.blue_margin_m)
-        return Snapshot(now_ms, table, alerts)
+        return Snapshot(now_ms, table, alerts, latest, full_ms)
+
+    def _newer_latest(self, previous: Snapshot, now_ms: int) -> pd.DataFrame:
+        """The previous latest rows updated with the readings stamped since the previous load.
+
+        One cheap query without ``GROUP BY``: its cost follows the rows read, not the number of series.
+        """
+        since = max(previous.now_ms - LATEST_OVERLAP_MS, now_ms - LATEST_WINDOW_MS)
+        query = f"SELECT value, flags, station FROM level, rain WHERE time > {since}ms"
+        newer = _frame(self._rows(query, measurement_as="quantity"), LATEST_COLUMNS)
+        both = pd.concat([previous.latest, newer], ignore_index=True) if not newer.empty else previous.latest
+        both = both[both["time_ms"] > now_ms - LATEST_WINDOW_MS]
+        return both.sort_values("time_ms", kind="stable").drop_duplicates(["station", "quantity"], keep="last")
 
     def _rain_totals(self, now_ms: int) -> pd.DataFrame:
         windows = {

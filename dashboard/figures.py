@@ -215,20 +215,21 @@ def _marker_trace(  # noqa: PLR0917 - the parts of one legend entry
     kind: str,
     uid: str,
 ) -> dict[str, Any]:
-    trace = go.Scattermap(
-        lat=group["lat"].round(5).tolist(),
-        lon=group["lon"].round(5).tolist(),
-        mode="markers",
-        marker={"size": size, "color": colour, "opacity": 0.95},
-        customdata=group["id"].tolist(),
-        hovertext=hover,
-        hoverinfo="text",
-        name=f"{name} ({len(group)})",
-        legendgroup=kind,
-        legendgrouptitle={"text": kind_title},
-        uid=uid,
-    )
-    return trace.to_plotly_json()
+    # a plain dict, as go.Scattermap(...).to_plotly_json() gives, without validating 3,000 points each refresh
+    return {
+        "type": "scattermap",
+        "lat": group["lat"].round(5).tolist(),
+        "lon": group["lon"].round(5).tolist(),
+        "mode": "markers",
+        "marker": {"size": size, "color": colour, "opacity": 0.95},
+        "customdata": group["id"].tolist(),
+        "hovertext": hover,
+        "hoverinfo": "text",
+        "name": f"{name} ({len(group)})",
+        "legendgroup": kind,
+        "legendgrouptitle": {"text": kind_title},
+        "uid": uid,
+    }
 
 
 #: states a rain gauge keeps in the accumulation view: its total is unknown or not to be trusted

@@ -16,7 +16,7 @@ from config.hydrotime import hydro_day_start_ms
 from config.i18n import texts
 from config.settings import Settings
 from dashboard import figures, geo, status, theme
-from dashboard.data import TTLCache
+from dashboard.cache import TTLCache
 from dashboard.pages import wall
 
 REPO = Path(__file__).resolve().parent.parent

@@ -110,12 +110,11 @@ def register(app: Dash, ctx: Context) -> None:
             return no_update, html.Div(t(language, "status.unreachable"), className="fw-error")
         shown = {value for value in layers or [] if isinstance(value, str)}
         rain_column = rain_view if rain_view in status.RAIN_CLASSES else ""
-        stations = figures.shown_stations(snapshot.table, shown)
         patch = Patch()
         # the traces and the basemap layers' visibility change: the view stays as the user left it
         patch["data"] = [
             *figures.layer_traces(ctx.features, language, shown),
-            *figures.station_traces(stations, ctx.names(language), ctx.zone, language, rain_column),
+            *ctx.station_traces(snapshot, language, rain_column, shown),
         ]
         for index, layer in enumerate(figures.basemap_layers(ctx.layers, LIGHT, shown)):
             patch["layout"]["map"]["layers"][index]["visible"] = layer["visible"]

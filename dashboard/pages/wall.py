@@ -179,7 +179,7 @@ def register(app: Dash, ctx: Context) -> None:
         names = ctx.names(language)
         table = snapshot.table
         patch = Patch()
-        patch["data"] = figures.station_traces(table, names, ctx.zone, language)
+        patch["data"] = ctx.station_traces(snapshot, language)
         counts = status.counters(table)
         newest = snapshot.newest_ms
         data_time = f"{t(language, 'wall.data_time')} {status.format_time(newest, ctx.zone, seconds=True) or '–'}"
