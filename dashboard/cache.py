@@ -55,7 +55,7 @@ class TTLCache:
         with lock:
             hit = self._values.get(key)
             if hit is not None and self.clock() - hit[0] < self.ttl_s:
-                return hit[1]  # type: ignore[no-any-return]
+                return hit[1]
             value = compute()
             self.misses += 1
             with self._guard:
