@@ -59,8 +59,7 @@ class TTLCache:
             value = compute()
             self.misses += 1
             with self._guard:
-                if len(self._values) >= self.max_items:
-                    self._evict()
+                self._evict()  # expired values go at once: a cache of figures must not grow to max_items
                 self._values[key] = (self.clock(), value)
             return value
 

@@ -32,7 +32,7 @@ class Context:
     refresh_ms: int
     auth: Auth
     #: what is drawn from a snapshot, per language and view: ten screens build it once
-    drawn: TTLCache = field(default_factory=lambda: TTLCache(4 * CACHE_TTL_S, max_items=64))
+    drawn: TTLCache = field(default_factory=lambda: TTLCache(2 * CACHE_TTL_S, max_items=8))
 
     @property
     def blue_margin_m(self) -> float:
