@@ -219,7 +219,7 @@ def test_audit_trail_merges_events_actions_and_handovers_of_the_window() -> None
         ("level_changed", "orange", ""),
         ("noted", "yellow", "张三 (zhangsan)"),
     ]
-    assert entries[0].outgoing == "王丽" and entries[0].incoming == "李四"
+    assert (entries[0].outgoing, entries[0].incoming) == ("王丽", "李四")
     assert parts.details(entries[0]) == "王丽 → 李四: 注意武汉关"
     assert parts.details(entries[2]) == "3.10 m / 3.00 m"
     until = desk.audit_trail([alert], [handover], NOON, NOON + 6 * MIN)
@@ -261,7 +261,7 @@ def test_an_acknowledgement_skips_alerts_already_acknowledged() -> None:
     note = desk.plan("noted", wanted, [fresh, done])
     assert (note.done, note.already) == ([fresh, done], [])
     text = str(parts.outcome_message(ack, "zh").children)
-    assert "已确认 1 条" in text and "李四 (lisi)" in text and "1 条未找到" in text
+    assert all(part in text for part in ("已确认 1 条", "李四 (lisi)", "1 条未找到"))
 
 
 def rows_of(text: str) -> list[list[str]]:
@@ -333,7 +333,7 @@ def test_alerts_table_has_a_tick_box_per_alert_and_keeps_the_ticks() -> None:
     assert [tick.id for tick in ticks] == [{"type": "desk-pick", "alert": a.id} for a in alerts]
     assert [tick.value for tick in ticks] == [[], [alerts[1].id]]
     text = flat(table)
-    assert "/station/W1" in text and "武汉关" in text and "2022-01-11 14:01 王丽 (wangli)" in text
+    assert all(part in text for part in ("/station/W1", "武汉关", "2022-01-11 14:01 王丽 (wangli)"))
     assert "没有符合条件" in flat(parts.alerts_table([], {}, ZONE, "zh"))
     many = [make("W1", "blue", NOON + i) for i in range(parts.MAX_ROWS + 5)]
     assert len(parts.alerts_table(many, {}, ZONE, "en").children[1].children) == parts.MAX_ROWS
@@ -350,7 +350,7 @@ def test_handover_report_shows_counts_open_alerts_and_acknowledgements() -> None
     )
     text = flat(parts.handover_report(summary, {"W1": "武汉关"}, ZONE, "zh"))
     assert "2022-01-11 14:00 UTC+08:00 至 2022-01-11 15:00 UTC+08:00" in text
-    assert "其中 1 条未确认" in text and "desk-open-table" in text and "desk-acks-table" in text
+    assert all(part in text for part in ("其中 1 条未确认", "desk-open-table", "desk-acks-table"))
     assert "王丽 (wangli)" in text
     assert "since the start of this shift" in parts.since_text(summary.since, ZONE, "en").lower()
 
@@ -379,8 +379,8 @@ def test_desk_page_renders_without_influxdb_in_both_languages() -> None:
     ctx = create_app(settings)._floodwatch_ctx  # type: ignore[attr-defined]
     for language, title, nav in (("zh", "告警值守台", "告警值守"), ("en", "Alert desk", "Alert desk")):
         text = flat(route(ctx, "/alerts", language))
-        assert title in text and nav in text and "Asia/Shanghai UTC+08:00" in text
-        assert "desk-ack" in text and "desk-handover-record" in text and "La Garonne" in text
+        parts_shown = (title, nav, "Asia/Shanghai UTC+08:00", "desk-ack", "desk-handover-record", "La Garonne")
+        assert [part for part in parts_shown if part not in text] == []
         assert '"href": "/alerts"' in flat(route(ctx, "/", language))  # the header's navigation
 
 
