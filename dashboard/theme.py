@@ -130,8 +130,9 @@ table.fw-table th, table.fw-table td { text-align: left; padding: .25em .5em; bo
 .fw-desk-field { display: inline-flex; flex-direction: column; gap: .15em; }
 .fw-desk-label { font-size: .85em; color: #555; }
 .fw-desk-dropdown { min-width: 12em; }
-.fw-desk-note { min-width: 24em; padding: .35em; }
-.fw-desk-since { width: 12em; padding: .35em; }
+.fw-desk-note { width: 32em; max-width: 100%; }
+.fw-desk-search { width: 12em; }
+.fw-desk-since { width: 17em; }
 .fw-desk-button { padding: .4em 1em; cursor: pointer; }
 .fw-desk-button:disabled { cursor: not-allowed; opacity: .5; }
 .fw-desk-hint { color: #555; font-size: .9em; }
@@ -145,7 +146,7 @@ table.fw-desk-table tr.fw-desk-resolved td { color: #666; }
 .fw-desk-record { margin: 1em 0; max-width: 40em; display: flex; flex-direction: column; gap: .5em; }
 .fw-desk-report h3 { margin: .8em 0 .3em 0; }
 @media print {
-  .fw-header, .fw-no-print, .fw-banner { display: none !important; }
+  .fw-header, .fw-no-print, .fw-banner, .fw-desk-pick { display: none !important; }
   body { background: #fff; font-size: 10pt; }
   .fw-page { padding: 0; }
   .fw-card { break-inside: avoid; }

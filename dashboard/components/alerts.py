@@ -100,32 +100,18 @@ def filters(catalogue: Catalogue, language: str) -> Component:
             ),
         )
 
+    def checklist(ident: str, key: str, prefix: str, values: Sequence[str]) -> Component:
+        options = [{"label": t(language, prefix + value), "value": value} for value in values]
+        return _labelled(
+            language,
+            key,
+            dcc.Checklist(id=ident, options=options, value=[], inline=True, persistence=True, className="fw-lang"),
+        )
+
     return html.Div(
         [
-            _labelled(
-                language,
-                "desk.filter.level",
-                dcc.Checklist(
-                    id=ids.DESK_LEVELS,
-                    options=[{"label": t(language, "state." + level), "value": level} for level in desk.LEVELS],
-                    value=[],
-                    inline=True,
-                    persistence=True,
-                    className="fw-lang",
-                ),
-            ),
-            _labelled(
-                language,
-                "desk.filter.state",
-                dcc.Checklist(
-                    id=ids.DESK_STATES,
-                    options=[{"label": t(language, "desk.state." + state), "value": state} for state in desk.STATES],
-                    value=[],
-                    inline=True,
-                    persistence=True,
-                    className="fw-lang",
-                ),
-            ),
+            checklist(ids.DESK_LEVELS, "desk.filter.level", "state.", desk.LEVELS),
+            checklist(ids.DESK_STATES, "desk.filter.state", "desk.state.", desk.STATES),
             dropdown(
                 ids.DESK_KINDS,
                 "desk.filter.kind",
@@ -153,6 +139,7 @@ def filters(catalogue: Catalogue, language: str) -> Component:
                     placeholder=t(language, "desk.filter.search_hint"),
                     debounce=0.4,
                     persistence=True,
+                    className="fw-desk-search",
                 ),
             ),
             _labelled(

@@ -279,7 +279,10 @@ def register(app: Dash, ctx: Context) -> None:  # noqa: PLR0915 - one page's cal
         prevent_initial_call=True,
     )
     def export_handover(_clicks, since_text, language):
-        summary, _ = handover_view(ctx, since_text)
+        try:
+            summary, _ = handover_view(ctx, since_text)
+        except DataUnavailableError:
+            return no_update  # the view says the database does not answer
         text = parts.alerts_csv(
             summary.alerts, ctx.names(language), ctx.zone, language, since_ms=summary.since.ms, now_ms=summary.until_ms
         )
@@ -293,7 +296,11 @@ def register(app: Dash, ctx: Context) -> None:  # noqa: PLR0915 - one page's cal
     )
     def export_audit(*, _clicks, chosen, language):
         now = now_ms(ctx)
-        csv = parts.audit_csv(audit_view(ctx, chosen), ctx.names(language), ctx.zone, language, now)
+        try:
+            entries = audit_view(ctx, chosen)
+        except DataUnavailableError:
+            return no_update  # the view says the database does not answer
+        csv = parts.audit_csv(entries, ctx.names(language), ctx.zone, language, now)
         return send_string(csv, f"floodwatch-audit-{desk.file_stamp(now, ctx.zone)}.csv")
 
     @app.callback(
@@ -311,7 +318,8 @@ def register(app: Dash, ctx: Context) -> None:  # noqa: PLR0915 - one page's cal
         prevent_initial_call=True,
     )
     def act(_ack, _note, note, picks, version, language):
-        unchanged = (no_update,) * 4
+        # a wildcard output takes one value per tick box, never a bare no_update
+        unchanged = (no_update, no_update, [no_update for _ in picks or []], no_update)
         try:
             user = ctx.auth.require("officer")
         except NotAllowedError:
