@@ -317,11 +317,6 @@ def parse_since(text: Any, zone: ZoneInfo, now_ms: int) -> int | None:
     return ms if now_ms - MAX_WINDOW_MS <= ms <= now_ms else None
 
 
-def format_since_input(ms: int, zone: ZoneInfo) -> str:
-    """A time as the since field takes it: ``2022-01-11 08:00``."""
-    return datetime.fromtimestamp(ms / 1000, UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
-
-
 @dataclass(frozen=True)
 class Acknowledgement:
     """Who acknowledged which alert, when, with which note."""

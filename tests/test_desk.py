@@ -201,7 +201,6 @@ def test_since_typed_in_local_time() -> None:
     assert desk.parse_since("2022-01-11T08:00", ZONE, now) == local("2022-01-11 08:00")
     for bad in ("", "  ", None, "yesterday", "2022-01-11 21:00", "2021-11-01 08:00", "2022-13-01 08:00"):
         assert desk.parse_since(bad, ZONE, now) is None, bad
-    assert desk.format_since_input(local("2022-01-11 08:00"), ZONE) == "2022-01-11 08:00"
 
 
 def test_audit_trail_merges_events_actions_and_handovers_of_the_window() -> None:
@@ -440,6 +439,11 @@ def test_data_layer_writes_acks_notes_and_handovers_that_the_next_read_sees(
     assert [(h["event"], h["by"], h["note"]) for h in alerts[second].history if h["event"] == "noted"] == [
         ("noted", "王丽 (wangli)", "水位回落")
     ]
+    hostile = 'x" 1\nlevel,station=W1 value=99 1\\'  # line protocol in a note is text, one point
+    data.add_note([first], OFFICER, hostile)
+    notes = [h["note"] for h in {a.id: a for a in list_alerts(client)}[first].history if h["event"] == "noted"]
+    assert notes == [desk.clean_text(hostile)]
+    assert client.rows("SELECT * FROM level") == []
     handover = data.record_handover(OFFICER, " 王丽 ", "李四", "注意武汉关")
     assert data.handovers(since) == [handover]
     assert list_handovers(client, since_ms=since) == [
