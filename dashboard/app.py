@@ -1,4 +1,4 @@
-"""``create_app(settings)``: the Dash app with its three pages, routed by ``dcc.Location``.
+"""``create_app(settings)``: the Dash app with its four pages, routed by ``dcc.Location``.
 
 Nothing lives at module level: the catalogue, the data layer (with its cache) and the clipped
 basemap belong to the app built here. Dash serves its own scripts (``serve_locally``) and the CSS
@@ -28,6 +28,7 @@ from dashboard.auth import Auth
 from dashboard.components.common import user_bar
 from dashboard.context import Context
 from dashboard.data import DataLayer, DataUnavailableError
+from dashboard.pages import alerts as alerts_page
 from dashboard.pages import map as map_page
 from dashboard.pages import station as station_page
 from dashboard.pages import wall as wall_page
@@ -38,10 +39,12 @@ COMPRESS_ALGORITHMS = ["zstd", "br", "gzip"]
 
 
 def route(ctx: Context, pathname: str | None, language: str) -> Component:
-    """The page for a path: ``/``, ``/wall``, ``/station/<id>`` (anything else: the map)."""
+    """The page for a path: ``/``, ``/wall``, ``/alerts``, ``/station/<id>`` (anything else: the map)."""
     path = (pathname or "/").rstrip("/") or "/"
     if path == "/wall":
         return wall_page.layout(ctx, language)
+    if path == "/alerts":
+        return alerts_page.layout(ctx, language)
     if path.startswith("/station/"):
         return station_page.layout(ctx, path.removeprefix("/station/"), language)
     return map_page.layout(ctx, language)
@@ -150,4 +153,5 @@ def create_app(settings: Settings, *, refresh_ms: int | None = None) -> Dash:
     map_page.register(app, ctx)
     wall_page.register(app, ctx)
     station_page.register(app, ctx)
+    alerts_page.register(app, ctx)
     return app

@@ -40,9 +40,10 @@ class TTLCache:
         self.ttl_s = ttl_s
         self.clock = clock
         self.max_items = max_items
-        self._values: dict[Hashable, tuple[float, Any]] = {}
+        self._values: dict[Hashable, tuple[float, int, Any]] = {}
         self._locks: dict[Hashable, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._generation = 0  # bumped by clear(): a value computed before it is never served after it
         self.misses = 0
 
     def get(self, key: Hashable, compute: Callable[[], T]) -> T:
@@ -54,23 +55,25 @@ class TTLCache:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
             hit = self._values.get(key)
-            if hit is not None and self.clock() - hit[0] < self.ttl_s:
-                return hit[1]
+            if hit is not None and hit[1] == self._generation and self.clock() - hit[0] < self.ttl_s:
+                return hit[2]
+            generation = self._generation
             value = compute()
             self.misses += 1
             with self._guard:
                 self._evict()  # expired values go at once: a cache of figures must not grow to max_items
-                self._values[key] = (self.clock(), value)
+                self._values[key] = (self.clock(), generation, value)
             return value
 
-    def forget(self, key: Hashable) -> None:
-        """Drop ``key`` (its next ``get`` computes it again)."""
+    def clear(self) -> None:
+        """Forget every value (after a write): the next read of each key loads it again."""
         with self._guard:
-            self._values.pop(key, None)
+            self._generation += 1
+            self._values.clear()
 
     def _evict(self) -> None:
         now = self.clock()
-        for key in [k for k, (at, _) in self._values.items() if now - at >= self.ttl_s]:
+        for key in [k for k, (at, _, _) in self._values.items() if now - at >= self.ttl_s]:
             del self._values[key]
             self._locks.pop(key, None)
         while len(self._values) >= self.max_items:

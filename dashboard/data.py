@@ -6,6 +6,12 @@ screens refreshing at once cost one set of queries per period, not ten. Queries 
 latest values come from a 2-day window, long ranges are aggregated by InfluxDB with
 ``GROUP BY time() fill(none)``. InfluxQL is built only from catalogue ids (validated by the
 catalogue) through ``store.influx.quote_literal`` and from integers.
+
+It is also the only module that writes: the alert desk's acknowledgements, notes and handovers
+(``store.alerts`` lines), each followed by ``TTLCache.clear`` so that the page that wrote sees the
+change at once (other workers see it within their ``ttl_s``). The person recorded is the ``User``
+the callback got from the session; the alerts acted on are read again from InfluxDB, never taken from
+the browser.
 """
 
 from __future__ import annotations
@@ -21,9 +27,19 @@ import pandas as pd
 
 from config.catalogue import Catalogue
 from config.hydrotime import hydro_day_start_ms
-from dashboard import status
+from config.users import User
+from dashboard import desk, status
 from dashboard.cache import SharedValue, TTLCache
-from store.alerts import Alert, current_states, list_alerts
+from store.alerts import (
+    Alert,
+    Handover,
+    acknowledge_line,
+    current_states,
+    handover_line,
+    list_alerts,
+    list_handovers,
+    note_line,
+)
 from store.influx import InfluxClient, InfluxError, quote_literal
 
 #: the latest value of a station is looked for this far back (a bounded query, DESIGN.md §7)
@@ -281,3 +297,95 @@ class DataLayer:
         except InfluxError as exc:
             raise DataUnavailableError(str(exc)) from exc
         return StationSeries(start, end, level, rain, alerts)
+
+    # -- the alert desk ----------------------------------------------------------------------------
+
+    def desk_alerts(self, since_ms: int) -> list[Alert]:
+        """The alerts still firing or with anything recorded since ``since_ms`` (cached).
+
+        Alerts raised up to ``desk.LOOKBACK_MS`` before ``since_ms`` are read too, so that one resolved
+        or acknowledged in the window shows there.
+
+        Raises:
+            DataUnavailableError: InfluxDB did not answer.
+        """
+
+        def load() -> list[Alert]:
+            try:
+                alerts = list_alerts(self.client, since_ms=since_ms - desk.LOOKBACK_MS)
+            except InfluxError as exc:
+                raise DataUnavailableError(str(exc)) from exc
+            return desk.relevant(alerts, since_ms)
+
+        return self.cache.get(("desk-alerts", since_ms), load)
+
+    def handovers(self, since_ms: int) -> list[Handover]:
+        """The shift handovers recorded since ``since_ms``, newest first (cached).
+
+        Raises:
+            DataUnavailableError: InfluxDB did not answer.
+        """
+
+        def load() -> list[Handover]:
+            try:
+                return list_handovers(self.client, since_ms=since_ms)
+            except InfluxError as exc:
+                raise DataUnavailableError(str(exc)) from exc
+
+        return self.cache.get(("desk-handovers", since_ms), load)
+
+    def acknowledge(self, alert_ids: list[str], user: User, note: str) -> desk.Outcome:
+        """Acknowledge the alerts of ``alert_ids`` not acknowledged yet, as ``user``, with ``note``.
+
+        Raises:
+            DataUnavailableError: InfluxDB did not answer (nothing, or not everything, was written).
+        """
+        return self._act("acknowledged", alert_ids, user, note)
+
+    def add_note(self, alert_ids: list[str], user: User, note: str) -> desk.Outcome:
+        """Write ``note`` on the alerts of ``alert_ids`` as ``user`` (without acknowledging them).
+
+        Raises:
+            DataUnavailableError: InfluxDB did not answer.
+        """
+        return self._act("noted", alert_ids, user, note)
+
+    def _act(self, action: str, alert_ids: list[str], user: User, note: str) -> desk.Outcome:
+        wanted = desk.picked_ids(alert_ids)
+        if not wanted:
+            return desk.Outcome(action)
+        # the alerts as InfluxDB has them now (not the cache, not the browser): their stations, their acks
+        since = min(desk.fired_ms(i) for i in wanted) - 3_600_000
+        try:
+            outcome = desk.plan(action, wanted, list_alerts(self.client, since_ms=since))
+            now_ms = int(self.now() * 1000)
+            make = acknowledge_line if action == "acknowledged" else note_line
+            lines = [make(alert, user.label, desk.clean_text(note), now_ms) for alert in outcome.done]
+            if lines:
+                self.client.write("\n".join(lines).encode())
+        except InfluxError as exc:
+            raise DataUnavailableError(str(exc)) from exc
+        finally:
+            self.cache.clear()
+        return outcome
+
+    def record_handover(self, user: User, outgoing: str, incoming: str, note: str) -> Handover:
+        """Record a shift handover, now, by ``user``.
+
+        Raises:
+            DataUnavailableError: InfluxDB did not answer.
+        """
+        handover = Handover(
+            int(self.now() * 1000),
+            user.label,
+            desk.clean_text(outgoing, desk.MAX_NAME),
+            desk.clean_text(incoming, desk.MAX_NAME),
+            desk.clean_text(note),
+        )
+        try:
+            self.client.write(handover_line(handover).encode())
+        except InfluxError as exc:
+            raise DataUnavailableError(str(exc)) from exc
+        finally:
+            self.cache.clear()
+        return handover

@@ -123,6 +123,36 @@ table.fw-table th, table.fw-table td { text-align: left; padding: .25em .5em; bo
 .fw-red-active { border-color: #e53935 !important; background: #5c1010 !important; animation: fw-pulse 1.2s infinite; }
 .fw-sound-note { color: #ffcdd2; font-size: .9em; }
 .fw-wall.fw-red-alarm { outline: .5vw solid #e53935; outline-offset: -.5vw; }
+
+/* the alert desk: filters and actions above the tables; printed without its controls */
+.fw-desk .fw-banner { margin: .4em 0; }
+.fw-desk-filters, .fw-desk-actions { margin: .5em 0; align-items: flex-end; }
+.fw-desk-field { display: inline-flex; flex-direction: column; gap: .15em; }
+.fw-desk-label { font-size: .85em; color: #555; }
+.fw-desk-dropdown { min-width: 12em; }
+.fw-desk-note { width: 32em; max-width: 100%; }
+.fw-desk-search { width: 12em; }
+.fw-desk-since { width: 17em; }
+.fw-desk-button { padding: .4em 1em; cursor: pointer; }
+.fw-desk-button:disabled { cursor: not-allowed; opacity: .5; }
+.fw-desk-hint { color: #555; font-size: .9em; }
+.fw-desk-message { flex-basis: 100%; }
+.fw-desk-done { color: #1b5e20; font-weight: bold; }
+.fw-desk-problem { color: #b71c1c; font-weight: bold; }
+.fw-desk-empty { padding: 1em 0; color: #555; }
+.fw-desk-pick label { margin: 0; }
+table.fw-desk-table tr.fw-desk-open_unacked td { font-weight: bold; background: #fff8e1; }
+table.fw-desk-table tr.fw-desk-resolved td { color: #666; }
+.fw-desk-record { margin: 1em 0; max-width: 40em; display: flex; flex-direction: column; gap: .5em; }
+.fw-desk-report h3 { margin: .8em 0 .3em 0; }
+@media print {
+  .fw-header, .fw-no-print, .fw-banner, .fw-desk-pick { display: none !important; }
+  body { background: #fff; font-size: 10pt; }
+  .fw-page { padding: 0; }
+  .fw-card { break-inside: avoid; }
+  table.fw-table tr { break-inside: avoid; }
+  .fw-badge { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+}
 """
 
 

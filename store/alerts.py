@@ -13,9 +13,17 @@ writes the same points again (idempotent):
   event time of the reading that caused it. Tags ``station``, ``rule``, ``event``; fields
   ``alert_id``, ``level``, ``value``, ``threshold``, ``reason``, ``muted`` (inhibited: recorded, not
   notified), ``arrival_ms``.
-- ``alert_action``: what happened in wall time: ``acknowledged`` (by a person, with a note) and
-  ``escalated`` (by floodwatch, when nobody acknowledged in time). Tags ``action``, ``alert_id``;
-  fields ``station``, ``by``, ``note``. Together with ``alert_event`` it is the audit trail.
+- ``alert_action``: what happened in wall time: ``acknowledged`` (by a person, with a note),
+  ``noted`` (a person's note on an alert, without acknowledging it: the ingester only reads
+  ``acknowledged``, so a note never stops an escalation) and ``escalated`` (by floodwatch, when nobody
+  acknowledged in time). Tags ``action``, ``alert_id``; fields ``station``, ``by``, ``note``.
+  Together with ``alert_event`` it is the audit trail. ``by`` is the dashboard user's label (``name
+  (login)``) taken from the server's session, never from what the browser sends.
+- Shift handovers are ``alert_action`` points too, so that the audit trail stays one measurement:
+  action ``handover``, a synthetic ``alert_id`` tag ``handover/<ms>`` (no alert has such an id, so
+  ``list_alerts`` and the ingester's acknowledgement poll never take them for an alert's), no
+  ``station``; fields ``by`` (who recorded it), ``outgoing`` and ``incoming`` (free text: who hands
+  over to whom) and ``note``. ``list_handovers`` reads them.
 
 Levels: ``blue`` < ``yellow`` < ``orange`` < ``red`` (SL 758-2018), plus the housekeeping levels
 ``stale`` and ``suspect``. An alert id is ``station/rule/fired_ms``: the same data give the same id.
@@ -36,6 +44,8 @@ RANK: Final[dict[str, int]] = {"red": 4, "orange": 3, "yellow": 2, "blue": 1, "s
 STATE: Final = "alert_state"
 EVENT: Final = "alert_event"
 ACTION: Final = "alert_action"
+#: the action of a shift handover, and the prefix of its synthetic alert id
+HANDOVER: Final = "handover"
 
 
 def alert_id(station: str, rule: str, fired_ms: int) -> str:
@@ -155,7 +165,15 @@ def list_alerts(
         alert = alerts.get(ident)
         if alert is None:
             continue
-        alert.history.append({"time": int(row["time"]), "event": row["event"], "level": row.get("level")})
+        alert.history.append(
+            {
+                "time": int(row["time"]),
+                "event": row["event"],
+                "level": row.get("level"),
+                "value": row.get("value"),
+                "threshold": row.get("threshold"),
+            }
+        )
         if row["event"] == "level_changed":
             alert.level, alert.value, alert.threshold = row["level"], row.get("value"), row.get("threshold")
             alert.reason = row.get("reason") or alert.reason
@@ -170,7 +188,9 @@ def list_alerts(
             alert.note = row.get("note") or ""
         elif row["action"] == "escalated" and alert.escalated_ms is None:
             alert.escalated_ms = int(row["time"])
-        alert.history.append({"time": int(row["time"]), "event": row["action"], "by": row.get("by")})
+        alert.history.append(
+            {"time": int(row["time"]), "event": row["action"], "by": row.get("by"), "note": row.get("note") or ""}
+        )
     chosen = [
         a
         for a in alerts.values()
@@ -187,6 +207,44 @@ def action_line(action: str, alert_id: str, station: str, *, by: str, note: str,
 def acknowledge_line(alert: Alert, by: str, note: str, now_ms: int) -> str:
     """The ``alert_action`` point recording an acknowledgement."""
     return action_line("acknowledged", alert.id, alert.station, by=by, note=note, time_ms=now_ms)
+
+
+def note_line(alert: Alert, by: str, note: str, now_ms: int) -> str:
+    """The ``alert_action`` point recording a note on an alert (not an acknowledgement)."""
+    return action_line("noted", alert.id, alert.station, by=by, note=note, time_ms=now_ms)
+
+
+@dataclass(frozen=True)
+class Handover:
+    """A shift handover as recorded on the alert desk."""
+
+    time_ms: int
+    by: str  # who recorded it (the logged-in user's label)
+    outgoing: str  # who hands over (free text)
+    incoming: str  # who takes over (free text)
+    note: str
+
+
+def handover_line(handover: Handover) -> str:
+    """The ``alert_action`` point of a handover (synthetic alert id ``handover/<ms>``, no station)."""
+    fields = {"by": handover.by, "outgoing": handover.outgoing, "incoming": handover.incoming, "note": handover.note}
+    return line(ACTION, {"action": HANDOVER, "alert_id": f"{HANDOVER}/{handover.time_ms}"}, fields, handover.time_ms)
+
+
+def list_handovers(client: InfluxClient, *, since_ms: int = 0) -> list[Handover]:
+    """The handovers recorded since ``since_ms``, newest first."""
+    rows = client.rows(f"SELECT * FROM {ACTION} WHERE action = '{HANDOVER}' AND time >= {int(since_ms)}ms")
+    handovers = [
+        Handover(
+            int(row["time"]),
+            row.get("by") or "",
+            row.get("outgoing") or "",
+            row.get("incoming") or "",
+            row.get("note") or "",
+        )
+        for row in rows
+    ]
+    return sorted(handovers, key=lambda h: -h.time_ms)
 
 
 @dataclass(frozen=True)
