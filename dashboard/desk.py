@@ -28,7 +28,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from config.catalogue import Catalogue, Station
-from store.alerts import RANK, Alert, Handover
+from store.alerts import RANK, Alert, Handover, rule_unit
 
 #: local hours at which a shift starts
 SHIFT_START_HOURS: Final = (8, 20)
@@ -53,15 +53,6 @@ LEVELS: Final = ("red", "orange", "yellow", "blue", "stale", "suspect")
 #: events (from the data) and actions (by people or floodwatch) of the audit trail
 EVENTS: Final = ("raised", "level_changed", "resolved")
 ACTIONS: Final = ("acknowledged", "noted", "escalated", "handover")
-#: the unit a rule's value and threshold are in
-RULE_UNITS: Final[dict[str, str]] = {
-    "level": "m",
-    "flood_limit": "m",
-    "forecast": "m",
-    "rate": "m/h",
-    "stale": "s",
-    "suspect": "",
-}
 #: the longest note and name kept
 MAX_NOTE: Final = 500
 MAX_NAME: Final = 64
@@ -461,7 +452,7 @@ def measure(value: float | None, rule: str) -> str:
     """A rule's value or threshold with its unit: ``4.31 m``, ``52.0 mm``, ``0.35 m/h``, ``62 min``."""
     if value is None:
         return ""
-    unit = "mm" if rule.startswith("rain_") else RULE_UNITS.get(rule, "")
+    unit = rule_unit(rule)
     if unit == "s":
         return f"{value / 60:.0f} min"
     if unit == "mm":

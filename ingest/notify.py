@@ -29,13 +29,12 @@ import requests
 from config.catalogue import Catalogue
 from config.settings import Channel, Settings
 from ingest.engine import Event
-from store.alerts import line
+from store.alerts import line, rule_unit
 from store.influx import InfluxClient, InfluxError
 
 log = logging.getLogger(__name__)
 TEXTS: Final = Path(__file__).resolve().parent.parent / "config" / "i18n"
 MEASUREMENT: Final = "notification"
-UNITS: Final = {"level": "m", "flood_limit": "m", "rate": "m/h", "forecast": "m", "stale": "s", "suspect": ""}
 
 
 def texts(language: str) -> dict[str, str]:
@@ -59,9 +58,9 @@ def render(event: Event, catalogue: Catalogue, language: str, zone: ZoneInfo) ->
     rule = event.rule
     if rule.startswith("rain_"):
         rule_name = words["rule.rain"].format(hours=rule.removeprefix("rain_").removesuffix("h"))
-        unit = "mm"
     else:
-        rule_name, unit = words.get(f"rule.{rule}", rule), UNITS.get(rule, "")
+        rule_name = words.get(f"rule.{rule}", rule)
+    unit = rule_unit(rule)
     fields = {
         "station": event.station,
         "station_name": station.display_name(language) if station else event.station,

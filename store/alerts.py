@@ -41,11 +41,25 @@ COLOURS: Final = ("blue", "yellow", "orange", "red")
 HOUSEKEEPING: Final = ("stale", "suspect")
 #: order for sorting: red first
 RANK: Final[dict[str, int]] = {"red": 4, "orange": 3, "yellow": 2, "blue": 1, "stale": 0, "suspect": 0, "": -1}
+#: the unit a rule's value and threshold are in (``rain_Nh`` rules: mm)
+RULE_UNITS: Final[dict[str, str]] = {
+    "level": "m",
+    "flood_limit": "m",
+    "forecast": "m",
+    "rate": "m/h",
+    "stale": "s",
+    "suspect": "",
+}
 STATE: Final = "alert_state"
 EVENT: Final = "alert_event"
 ACTION: Final = "alert_action"
 #: the action of a shift handover, and the prefix of its synthetic alert id
 HANDOVER: Final = "handover"
+
+
+def rule_unit(rule: str) -> str:
+    """The unit of ``rule``'s value and threshold."""
+    return "mm" if rule.startswith("rain_") else RULE_UNITS.get(rule, "")
 
 
 def alert_id(station: str, rule: str, fired_ms: int) -> str:
@@ -144,7 +158,8 @@ def list_alerts(
     if active_only and not active:
         return []
     start = min(active) if active_only else min([since_ms, *active])
-    events = client.rows(f"SELECT * FROM {EVENT} WHERE time >= {start}ms{where}")
+    # an event that a late reading undid is kept, marked superseded: it did not happen
+    events = client.rows(f"SELECT * FROM {EVENT} WHERE time >= {start}ms AND superseded = false{where}")
     actions = client.rows(f"SELECT * FROM {ACTION} WHERE time >= {start}ms{where}")
     alerts: dict[str, Alert] = {}
     for row in sorted(events, key=lambda r: (r["time"], r["event"] != "raised")):

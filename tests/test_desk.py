@@ -404,6 +404,9 @@ def test_cache_clear_discards_values_computed_before_it() -> None:
 
 # -- the data layer on the real InfluxDB -----------------------------------------------------------------
 
+#: fields the engine writes on every alert event
+AS_ENGINE = {"muted": False, "superseded": False}
+
 
 @pytest.mark.services
 def test_data_layer_writes_acks_notes_and_handovers_that_the_next_read_sees(
@@ -420,8 +423,8 @@ def test_data_layer_writes_acks_notes_and_handovers_that_the_next_read_sees(
     points = [
         line("alert_event", {"station": s, "rule": "level", "event": "raised"}, fields, NOON)
         for s, fields in (
-            ("W1", {"alert_id": first, "level": "yellow", "value": 2.3, "threshold": 2.0, "muted": False}),
-            ("W2", {"alert_id": second, "level": "red", "value": 4.2, "threshold": 4.0, "muted": False}),
+            ("W1", {"alert_id": first, "level": "yellow", "value": 2.3, "threshold": 2.0, **AS_ENGINE}),
+            ("W2", {"alert_id": second, "level": "red", "value": 4.2, "threshold": 4.0, **AS_ENGINE}),
         )
     ]
     client.write("\n".join(points).encode())
@@ -454,3 +457,20 @@ def test_data_layer_writes_acks_notes_and_handovers_that_the_next_read_sees(
     acks = client.rows("SELECT alert_id, note FROM alert_action WHERE action = 'acknowledged'")
     assert sorted(r["alert_id"] for r in acks) == [first, second]
     assert handover_line(handover).startswith("alert_action,action=handover,alert_id=handover/")
+
+
+@pytest.mark.services
+def test_an_alert_that_a_late_reading_undid_is_not_listed(tmp_path: Path, services: LocalServices) -> None:
+    """A raised event the engine marked superseded (a late reading undid the crossing) is no alert."""
+    (tmp_path / "stations.csv").write_text(CATALOGUE, encoding="utf-8")
+    env = write_env(tmp_path, services, tmp_path / "stations.csv")
+    client = InfluxClient(env.settings.influx)
+    client.create_database()
+    fields = {"level": "yellow", "value": 2.3, "threshold": 2.0, **AS_ENGINE}
+    tags = {"station": "W1", "rule": "level", "event": "raised"}
+    client.write(line("alert_event", tags, {**fields, "alert_id": f"W1/level/{NOON}"}, NOON).encode())
+    client.write(line("alert_event", tags, {**fields, "alert_id": f"W1/level/{NOON + 1}"}, NOON + 1).encode())
+    assert len(list_alerts(client)) == 2
+    # the engine rewrites the undone transition's point with superseded = true
+    client.write(line("alert_event", tags, {"superseded": True}, NOON).encode())
+    assert [a.id for a in list_alerts(client)] == [f"W1/level/{NOON + 1}"]
