@@ -320,7 +320,8 @@ class Auth:
         if wait > 0:
             raise ThrottledError(wait)
         user = self.users.get(login)
-        if user is None or not verify_password(user, password):
+        verified = verify_password(user, password)  # first: as slow for an unknown name as for a known one
+        if user is None or not verified:
             self.throttle.fail(keys, now)
             return None
         self.throttle.clear(f"user:{login}")
