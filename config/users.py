@@ -26,7 +26,7 @@ from typing import Final, Literal, get_args
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from config.errors import ConfigError
+from config.errors import ConfigError, toml_error_line
 
 Role = Literal["viewer", "officer", "admin"]
 ROLES: Final[tuple[str, ...]] = get_args(Role)
@@ -98,7 +98,10 @@ def load_users(path: Path) -> dict[str, User]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
-            f"not valid TOML: {exc}", path=path, hint="fix the syntax, or recreate it with `floodwatch users add`"
+            f"not valid TOML: {exc}",
+            path=path,
+            line=toml_error_line(str(exc)),
+            hint="fix the syntax, or recreate it with `floodwatch users add`",
         ) from exc
     unknown = set(data) - {"users"}
     if unknown or not isinstance(data.get("users", {}), dict):
@@ -167,6 +170,7 @@ _FORMAT = 'e.g. [users.wangli] role = "officer", name = "王丽", password = "$a
 
 def _line_of(text: str, login: str) -> int | None:
     for number, line in enumerate(text.splitlines(), start=1):
-        if re.match(rf"^\s*\[\s*users\.\"?{re.escape(login)}\"?\s*\]", line):
+        # [users.LOGIN] or [users."LOGIN"], or a dotted [users.wang.li] (a table li inside wang)
+        if re.match(rf"^\s*\[\s*users\.\"?{re.escape(login)}\"?\s*[].]", line):
             return number
     return None
