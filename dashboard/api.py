@@ -96,8 +96,9 @@ def blueprint(ctx: Context) -> Blueprint:
         chosen = stations(args, ctx.catalogue)
         active = flag(args, "active")
         since = time_ms(args, "since")
-        if since is None and not active:
-            since = int(ctx.data.now() * 1000) - RECENT_ALERTS_MS
+        if since is None and not active:  # the last 24 hours, from a whole minute: polling clients share the cache
+            now_ms = int(ctx.data.now() * 1000)
+            since = now_ms - now_ms % 60_000 - RECENT_ALERTS_MS
         found = ctx.data.alerts(
             since_ms=since or 0, station=chosen[0] if len(chosen) == 1 else None, active_only=active
         )

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from config.catalogue import Station
+from config.catalogue import LEVEL_COLUMNS, Station
 from dashboard import status
 from dashboard.api_params import ReadingsAsk
 from dashboard.data import Snapshot
@@ -64,24 +64,23 @@ def station_json(station: Station, blue_margin_m: float) -> dict[str, Any]:
         "river": station.river,
         "basin": station.basin,
         "district": station.district,
-        "datum_m": station.datum_m,
+        "datum_m": number(station.datum_m),
         "datum_name": station.datum_name,
         "interval_s": station.interval_s,
         "stale_after_s": station.stale_after_s(),
         "thresholds": {
-            "blue_m": station.blue_m,
-            "warning_m": station.warning_m,
-            "guaranteed_m": station.guaranteed_m,
-            "red_m": station.red_m,
-            "historical_max_m": station.historical_max_m,
+            **{key: number(getattr(station, key)) for key in LEVEL_COLUMNS},
             "historical_max_time": station.historical_max_time or None,
-            "flood_limit_m": station.flood_limit_m,
             "source": station.thresholds_source,
         },
         "levels": [
             {"level": THRESHOLD_COLOURS[key], "m": level} for key, level in status.thresholds(station, blue_margin_m)
         ],
-        "plausibility": {"min": station.plaus_min, "max": station.plaus_max, "max_rate_per_h": station.max_rate_per_h},
+        "plausibility": {
+            "min": number(station.plaus_min),
+            "max": number(station.plaus_max),
+            "max_rate_per_h": number(station.max_rate_per_h),
+        },
     }
 
 

@@ -68,47 +68,36 @@ def seed(client: InfluxClient, now_ms: int) -> int:
     resolved_raise, resolved_end = now_ms - 2 * 3_600_000, now_ms - 5_400_000
     firing = ALERT_ID.format(fired=fired)
     rain = f"T02/rain_1h/{resolved_raise}"
-    common = {"muted": False, "arrival_ms": fired, "superseded": False}
     lines += [
-        line(
-            EVENT,
-            {"event": "raised", "rule": "level", "station": "T01"},
-            {"alert_id": firing, "level": "yellow", "value": 2.6, "threshold": 2.5, "reason": "≥ warning", **common},
-            fired,
-        ),
-        line(
-            STATE,
-            {"rule": "level", "station": "T01"},
-            {"state": "firing", "level": "yellow", "alert_id": firing, "fired_ms": fired, "superseded": False},
-            fired,
-        ),
+        _event("raised", "level", "T01", firing, "yellow", 2.6, 2.5, fired),
+        _state("level", "T01", "firing", "yellow", firing, fired, fired),
         line(
             ACTION,
             {"action": "acknowledged", "alert_id": firing},
             {"station": "T01", "by": "王丽 (wangli)", "note": "patrol sent"},
             fired + 60_000,
         ),
-        line(
-            EVENT,
-            {"event": "raised", "rule": "rain_1h", "station": "T02"},
-            {"alert_id": rain, "level": "blue", "value": 30.0, "threshold": 25.0, "reason": "rain", **common},
-            resolved_raise,
-        ),
-        line(
-            EVENT,
-            {"event": "resolved", "rule": "rain_1h", "station": "T02"},
-            {"alert_id": rain, "level": "blue", "value": 1.0, "threshold": 25.0, "reason": "rain", **common},
-            resolved_end,
-        ),
-        line(
-            STATE,
-            {"rule": "rain_1h", "station": "T02"},
-            {"state": "ok", "level": "", "alert_id": rain, "fired_ms": resolved_raise, "superseded": False},
-            resolved_end,
-        ),
+        _event("raised", "rain_1h", "T02", rain, "blue", 30.0, 25.0, resolved_raise),
+        _event("resolved", "rain_1h", "T02", rain, "blue", 1.0, 25.0, resolved_end),
+        _state("rain_1h", "T02", "ok", "", rain, resolved_raise, resolved_end),
     ]
     client.write("\n".join(lines).encode())
     return readings
+
+
+def _event(  # noqa: PLR0917 - one alert event, field by field
+    event: str, rule: str, station: str, ident: str, level: str, value: float, threshold: float, at: int
+) -> str:
+    fields = {"alert_id": ident, "level": level, "value": value, "threshold": threshold, "reason": rule}
+    extra = {"muted": False, "arrival_ms": at, "superseded": False}
+    return line(EVENT, {"event": event, "rule": rule, "station": station}, {**fields, **extra}, at)
+
+
+def _state(  # noqa: PLR0917 - one state point, field by field
+    rule: str, station: str, state: str, level: str, ident: str, fired: int, at: int
+) -> str:
+    fields = {"state": state, "level": level, "alert_id": ident, "fired_ms": fired, "superseded": False}
+    return line(STATE, {"rule": rule, "station": station}, fields, at)
 
 
 def stored(client: InfluxClient) -> int:

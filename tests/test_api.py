@@ -21,6 +21,7 @@ from referencing.jsonschema import DRAFT202012
 from werkzeug.datastructures import MultiDict
 
 from config.catalogue import load_catalogue
+from config.units import Quantity
 from config.users import User, hash_password, save_users
 from dashboard import openapi
 from dashboard.api_errors import ApiError
@@ -365,7 +366,7 @@ def many_stations(tmp_path: Path, count: int, interval_s: int = 300) -> Any:
 def test_the_value_budget_moves_to_coarser_aggregations(tmp_path: Path) -> None:
     """With 200 five-minute stations, 31 days raw is too many values, 5m too (the same interval); hourly fits."""
     catalogue = many_stations(tmp_path, 200)
-    pairs = [(sid, "level") for sid in catalogue]
+    pairs: list[tuple[str, Quantity]] = [(sid, "level") for sid in catalogue]
     span = 31 * DAY_MS
     assert 200 * (span // 300_000) > MAX_ROWS
     assert finest_fitting(catalogue, pairs, span, "raw") == "1h"

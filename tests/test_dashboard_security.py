@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 import requests
@@ -229,7 +229,7 @@ def test_an_unknown_user_answers_like_a_wrong_password_and_costs_as_much(site: S
     assert {(code, text) for _, code, text in known} == {(code, text) for _, code, text in unknown}
     assert {code for _, code, _ in known} == {401}
     ratio = statistics.median(t for t, _, _ in unknown) / statistics.median(t for t, _, _ in known)
-    assert 0.5 < ratio < 2.0, ratio
+    assert 0.4 < ratio < 2.5, ratio  # a skipped verification was 0.02
 
 
 def test_login_without_its_csrf_token_is_refused(site: Site) -> None:
@@ -490,6 +490,6 @@ def test_hostile_parameter_names_and_station_paths_are_refused(site: Site) -> No
     assert odd.status_code == 400
     assert "OR 1=1" not in odd.text
     for value in HOSTILE:
-        response = visitor.get("/api/v1/stations/" + requests.utils.quote(value, safe=""), auth=auth)
+        response = visitor.get("/api/v1/stations/" + quote(value, safe=""), auth=auth)
         assert response.status_code == 404, value
     assert database_intact(site)
