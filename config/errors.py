@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 
@@ -40,3 +41,9 @@ class ConfigError(Exception):
         key = f"{self.key}: " if self.key else ""
         text = f"{where}{key}{self.message}"
         return text + (f"\n  Fix: {self.hint}" if self.hint else "")
+
+
+def toml_error_line(message: str) -> int | None:
+    """The line a ``tomllib.TOMLDecodeError`` message names (``... (at line 3, column 10)``), if any."""
+    match = re.search(r"line (\d+)", message)
+    return int(match.group(1)) if match else None

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from config.contract import DEFAULT_PREFIX
-from config.errors import ConfigError
+from config.errors import ConfigError, toml_error_line
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_CATALOGUE = PACKAGE_DIR / "catalogues" / "garonne.csv"
@@ -392,7 +392,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            line = _toml_error_line(str(exc))
+            line = toml_error_line(str(exc))
             raise ConfigError(
                 f"not valid TOML: {exc}", path=path, line=line, hint="fix the syntax (strings need quotes)"
             ) from exc
@@ -524,8 +524,3 @@ def _key_line(text: str, loc: list[str]) -> int | None:
         if current == section and re.match(rf"^{re.escape(key)}\s*=", stripped):
             return number
     return section_line
-
-
-def _toml_error_line(message: str) -> int | None:
-    match = re.search(r"line (\d+)", message)
-    return int(match.group(1)) if match else None

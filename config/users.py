@@ -26,7 +26,7 @@ from typing import Final, Literal, get_args
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from config.errors import ConfigError
+from config.errors import ConfigError, toml_error_line
 
 Role = Literal["viewer", "officer", "admin"]
 ROLES: Final[tuple[str, ...]] = get_args(Role)
@@ -98,7 +98,10 @@ def load_users(path: Path) -> dict[str, User]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
-            f"not valid TOML: {exc}", path=path, hint="fix the syntax, or recreate it with `floodwatch users add`"
+            f"not valid TOML: {exc}",
+            path=path,
+            line=toml_error_line(str(exc)),
+            hint="fix the syntax, or recreate it with `floodwatch users add`",
         ) from exc
     unknown = set(data) - {"users"}
     if unknown or not isinstance(data.get("users", {}), dict):
@@ -136,22 +139,30 @@ def load_users(path: Path) -> dict[str, User]:
 
 
 def save_users(path: Path, users: dict[str, User]) -> None:
-    """Write ``users`` to ``path`` atomically, readable by its owner only."""
+    """Write ``users`` to ``path`` atomically (fsynced, then renamed), readable by its owner only."""
     lines = ["# floodwatch dashboard users: edit with `floodwatch users add|passwd|remove`", ""]
     for user in sorted(users.values(), key=lambda u: u.login):
         lines += [
-            f"[users.{user.login}]",
-            f"role = {json.dumps(user.role)}",
-            f"name = {json.dumps(user.name, ensure_ascii=False)}",  # a JSON string is a TOML basic string
-            f"password = {json.dumps(user.password_hash)}",
+            f"[users.{_toml_string(user.login)}]",  # quoted: a bare wang.li would be a table li in wang
+            f"role = {_toml_string(user.role)}",
+            f"name = {_toml_string(user.name)}",
+            f"password = {_toml_string(user.password_hash)}",
             "",
         ]
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # the mode of O_CREAT does not apply to a temporary file left over
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines))
+        handle.flush()
+        os.fsync(handle.fileno())
     temporary.replace(path)
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string: JSON's spelling, which escapes all control characters but DEL (TOML forbids it)."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 _FORMAT = 'e.g. [users.wangli] role = "officer", name = "王丽", password = "$argon2id$..."'
@@ -159,6 +170,7 @@ _FORMAT = 'e.g. [users.wangli] role = "officer", name = "王丽", password = "$a
 
 def _line_of(text: str, login: str) -> int | None:
     for number, line in enumerate(text.splitlines(), start=1):
-        if re.match(rf"^\s*\[\s*users\.\"?{re.escape(login)}\"?\s*\]", line):
+        # [users.LOGIN] or [users."LOGIN"], or a dotted [users.wang.li] (a table li inside wang)
+        if re.match(rf"^\s*\[\s*users\.\"?{re.escape(login)}\"?\s*[].]", line):
             return number
     return None

@@ -4,7 +4,8 @@ Nothing lives at module level: the catalogue, the data layer (with its cache) an
 basemap belong to the app built here. Dash serves its own scripts (``serve_locally``) and the CSS
 is inlined in the page, so a browser asks nothing of any other host. Responses are compressed
 (flask-compress: plotly.js is 4.8 MB, ~1.5 MB gzipped) and the Flask server answers ``/health``
-for a load balancer or a monitoring probe. ``dashboard.wsgi`` serves it with gunicorn.
+for a load balancer or a monitoring probe, and the read-only HTTP API under ``/api/v1/``
+(``dashboard.api``). ``dashboard.wsgi`` serves it with gunicorn.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from flask_compress import Compress
 from config.catalogue import load_catalogue
 from config.i18n import LANGUAGES
 from config.settings import Settings
-from dashboard import geo, ids, sound, status, theme
+from dashboard import api, geo, ids, sound, status, theme
 from dashboard.auth import Auth
 from dashboard.components.common import user_bar
 from dashboard.context import Context
@@ -149,6 +150,7 @@ def create_app(settings: Settings, *, refresh_ms: int | None = None) -> Dash:
 
     ctx.auth.install(app.server)
     add_server_routes(app.server, ctx)
+    app.server.register_blueprint(api.blueprint(ctx))
     app._floodwatch_ctx = ctx  # type: ignore[attr-defined]  # for tests and tools; never a module global
     map_page.register(app, ctx)
     wall_page.register(app, ctx)

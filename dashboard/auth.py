@@ -12,9 +12,13 @@
 - **Read-only pages** need a login only with ``dashboard.login_required``; then every request but the
   login page, ``/health`` and Dash's static scripts is refused (401 for callbacks and the API, a
   redirect to the login page for pages).
-- **Login attempts** are throttled per login name and per address (``MAX_FAILURES`` in
-  ``FAILURE_WINDOW_S``), in each worker's memory: an attacker gets at most that many guesses per
-  worker and window.
+- **Machine clients** of the HTTP API (``/api/``) may send **HTTP Basic** credentials of a user
+  instead of a session cookie; without either the API answers 401 with ``WWW-Authenticate: Basic``.
+  Verifying argon2 costs ~50 ms, so a good pair is believed for ``BASIC_CACHE_S`` (keyed by an HMAC
+  of the pair under a key made per process, never the pair itself) until the users file changes.
+- **Login attempts** (the form and Basic credentials alike) are throttled per login name and per
+  address (``MAX_FAILURES`` in ``FAILURE_WINDOW_S``), in each worker's memory: an attacker gets at
+  most that many guesses per worker and window.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import html
+import logging
 import os
 import secrets
 import threading
@@ -31,17 +36,20 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Final
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-from flask import Flask, Request, Response, redirect, request, session
+from flask import Flask, Request, redirect, request, session
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response as BaseResponse
 
+from config.errors import ConfigError
 from config.i18n import LANGUAGES, t
 from config.settings import Settings
 from config.users import User, load_users, verify_password
 from dashboard import theme
+from dashboard.api_errors import error_response
 
+log = logging.getLogger(__name__)
 LOGIN_PATH: Final = "/login"
 LOGOUT_PATH: Final = "/logout"
 MAX_FAILURES: Final = 5
@@ -51,6 +59,23 @@ OPEN_PATHS: Final = (LOGIN_PATH, "/health", "/_favicon.ico")
 OPEN_PREFIXES: Final = ("/_dash-component-suites/",)
 #: requests answered with 401 rather than a redirect to the login page
 API_PREFIXES: Final = ("/_dash-", "/api/", "/export/")
+#: requests that may carry HTTP Basic credentials (machine clients; a browser's XHR must not get a Basic prompt)
+BASIC_PREFIXES: Final = ("/api/",)
+BASIC_CHALLENGE: Final = 'Basic realm="floodwatch", charset="UTF-8"'
+#: how long a verified Basic login is believed without verifying its password again, and how many are kept
+BASIC_CACHE_S: Final = 60.0
+BASIC_CACHE_SIZE: Final = 256
+#: what identifies a version of the users file: inode, modification and change times, size (a new
+#: password hash has the old one's length, and ``save_users`` replaces the file: the inode changes)
+Stamp = tuple[int, int, int, int]
+
+
+class ThrottledError(Exception):
+    """Too many failed logins for this name or address: try again in ``wait_s`` seconds."""
+
+    def __init__(self, wait_s: float) -> None:
+        super().__init__(f"too many failed logins: try again in {wait_s:.0f} s")
+        self.wait_s = wait_s
 
 
 class NotAllowedError(Exception):
@@ -78,26 +103,43 @@ def secret_key(settings: Settings) -> bytes:
 
 
 class UserStore:
-    """The users file, re-read when its modification time or size changes."""
+    """The users file, re-read when it changes (another inode, modification time or size)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: Stamp | None = None
         self._users: dict[str, User] = {}
+
+    def current(self, *, strict: bool = False) -> tuple[Stamp, dict[str, User]]:
+        """The file's stamp and its users, as the file says now.
+
+        A file made wrong while the dashboard runs logs nobody in (fail closed) and is logged once, until
+        it is fixed; with ``strict`` (at start-up) it raises instead.
+
+        Raises:
+            ConfigError: with ``strict``, the file is wrong (naming its line).
+        """
+        try:
+            stat = self.path.stat()
+            stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size)
+        except FileNotFoundError:
+            stamp = (0, 0, 0, 0)
+        with self._lock:
+            if stamp != self._stamp:
+                try:
+                    self._users = load_users(self.path)
+                except ConfigError as exc:
+                    if strict:
+                        raise
+                    log.error("%s; nobody can log in until it is fixed", exc)
+                    self._users = {}
+                self._stamp = stamp
+            return stamp, self._users
 
     def get(self, login: str) -> User | None:
         """The user ``login``, as the file says now."""
-        try:
-            stat = self.path.stat()
-            stamp = (stat.st_mtime_ns, stat.st_size)
-        except FileNotFoundError:
-            stamp = (0, 0)
-        with self._lock:
-            if stamp != self._stamp:
-                self._users = load_users(self.path)
-                self._stamp = stamp
-            return self._users.get(login)
+        return self.current()[1].get(login)
 
 
 def fingerprint(user: User) -> str:
@@ -145,6 +187,47 @@ class Throttle:
         return times
 
 
+class VerifiedLogins:
+    """Basic credentials verified lately: an HMAC of the pair -> (login, users-file stamp, when verified).
+
+    The HMAC key is made per process and never leaves memory, so the keys say nothing of the passwords.
+    An entry is believed for ``ttl_s`` and only while the users file has the stamp it was verified with.
+    """
+
+    def __init__(self, ttl_s: float = BASIC_CACHE_S, max_items: int = BASIC_CACHE_SIZE) -> None:
+        self.ttl_s = ttl_s
+        self.max_items = max_items
+        self._key = secrets.token_bytes(32)
+        self._entries: dict[bytes, tuple[str, Stamp, float]] = {}
+        self._lock = threading.Lock()
+
+    def key(self, login: str, password: str) -> bytes:
+        """The cache key of a pair (the login's length first: no two pairs share a message)."""
+        return hmac.new(self._key, f"{len(login)}:{login}:{password}".encode(), hashlib.sha256).digest()
+
+    def get(self, key: bytes, stamp: Stamp, now: float) -> str | None:
+        """The login verified with ``key``, if that was less than ``ttl_s`` ago with the file at ``stamp``."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            login, verified_stamp, at = entry
+            if verified_stamp != stamp or not 0 <= now - at < self.ttl_s:
+                del self._entries[key]
+                return None
+            return login
+
+    def put(self, key: bytes, login: str, stamp: Stamp, now: float) -> None:
+        """Remember that ``key`` verified as ``login`` with the file at ``stamp``."""
+        with self._lock:
+            if len(self._entries) >= self.max_items:
+                for old in [k for k, (_, _, at) in self._entries.items() if now - at >= self.ttl_s]:
+                    del self._entries[old]
+                if len(self._entries) >= self.max_items:
+                    self._entries.clear()
+            self._entries[key] = (login, stamp, now)
+
+
 class Auth:
     """The dashboard's login, sessions and role checks, bound to one Flask server."""
 
@@ -154,7 +237,9 @@ class Auth:
         self.login_required = settings.dashboard.login_required
         self.session_s = settings.dashboard.session_hours * 3600
         self.throttle = Throttle()
+        self.verified = VerifiedLogins()
         self.clock = clock
+        self.users.current(strict=True)  # a wrong users file stops the start, naming its line
 
     def install(self, server: Flask) -> None:
         """Configure the session cookie and add the login routes and the login gate to ``server``."""
@@ -177,7 +262,23 @@ class Auth:
     # -- who is asking -------------------------------------------------------------------------
 
     def current_user(self) -> User | None:
-        """The logged-in user of the current request, if the session is still good."""
+        """The user of the current request: its session if still good, else (API only) its Basic credentials.
+
+        Raises:
+            ThrottledError: Basic credentials of a name or from an address with too many failures.
+        """
+        user = self._session_user()
+        credentials = request.authorization
+        if (
+            user is None
+            and credentials is not None
+            and credentials.type == "basic"
+            and request.path.startswith(BASIC_PREFIXES)
+        ):
+            user = self._basic_user(credentials.username or "", credentials.password or "")
+        return user
+
+    def _session_user(self) -> User | None:
         login = session.get("user")
         if not isinstance(login, str):
             return None
@@ -190,6 +291,40 @@ class Auth:
             or self.clock() - issued > self.session_s
         ):
             return None
+        return user
+
+    def _basic_user(self, login: str, password: str) -> User | None:
+        """The user of Basic credentials, from the cache of verified pairs or by verifying the password."""
+        login = login.strip().lower()
+        stamp, users = self.users.current()
+        key = self.verified.key(login, password)
+        now = self.clock()
+        cached = self.verified.get(key, stamp, now)
+        if cached is not None:
+            return users.get(cached)
+        user = self.check_password(login, password, now)
+        if user is not None:
+            self.verified.put(key, user.login, stamp, now)
+        return user
+
+    def check_password(self, login: str, password: str, now: float) -> User | None:
+        """The user if ``password`` is theirs; a failure counts against the name and the address.
+
+        As slow for an unknown name as for a wrong password (``verify_password``).
+
+        Raises:
+            ThrottledError: the name or the address failed ``MAX_FAILURES`` times within the window.
+        """
+        keys = [f"user:{login}", f"addr:{request.remote_addr}"]
+        wait = self.throttle.blocked_for(keys, now)
+        if wait > 0:
+            raise ThrottledError(wait)
+        user = self.users.get(login)
+        verified = verify_password(user, password)  # first: as slow for an unknown name as for a known one
+        if user is None or not verified:
+            self.throttle.fail(keys, now)
+            return None
+        self.throttle.clear(f"user:{login}")
         return user
 
     def require(self, role: str) -> User:
@@ -211,10 +346,28 @@ class Auth:
 
     def _gate(self) -> BaseResponse | None:
         path = request.path
-        if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES) or self.may_read():
+        if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
             return None
+        try:
+            if self.may_read():
+                return None
+        except ThrottledError as exc:
+            return error_response(
+                429,
+                "too many failed logins",
+                f"try again in {max(1, round(exc.wait_s / 60))} min",
+                {"Retry-After": str(max(1, round(exc.wait_s)))},
+            )
+        if path.startswith(BASIC_PREFIXES):
+            return error_response(
+                401,
+                "login required",
+                "send HTTP Basic credentials of a dashboard user (floodwatch users add), "
+                f"or the session cookie of a login at {LOGIN_PATH}",
+                {"WWW-Authenticate": BASIC_CHALLENGE},
+            )
         if path.startswith(API_PREFIXES):
-            return Response('{"error": "login required"}', status=401, mimetype="application/json")
+            return error_response(401, "login required", f"log in at {LOGIN_PATH}")
         return redirect(f"{LOGIN_PATH}?next={quote(_safe_next(request.full_path))}")
 
     def _login(self) -> BaseResponse | str | tuple[str, int]:
@@ -224,20 +377,16 @@ class Auth:
             return self._form(language, target, "")
         if not hmac.compare_digest(str(session.get("csrf", "")), request.form.get("csrf", "")):
             return self._form(language, target, t(language, "login.expired")), 400
-        login = request.form.get("login", "").strip().lower()
-        password = request.form.get("password", "")
-        keys = [f"user:{login}", f"addr:{request.remote_addr}"]
         now = self.clock()
-        wait = self.throttle.blocked_for(keys, now)
-        if wait > 0:
-            message = t(language, "login.throttled").format(minutes=max(1, round(wait / 60)))
+        try:
+            user = self.check_password(
+                request.form.get("login", "").strip().lower(), request.form.get("password", ""), now
+            )
+        except ThrottledError as exc:
+            message = t(language, "login.throttled").format(minutes=max(1, round(exc.wait_s / 60)))
             return self._form(language, target, message), 429
-        user = self.users.get(login)
-        if not verify_password(user, password):
-            self.throttle.fail(keys, now)
+        if user is None:
             return self._form(language, target, t(language, "login.failed")), 401
-        assert user is not None  # verify_password is False for nobody  # noqa: S101
-        self.throttle.clear(f"user:{login}")
         session.clear()
         session.permanent = True
         session.update({"user": user.login, "fp": fingerprint(user), "at": int(now)})
@@ -283,8 +432,19 @@ def _language(req: Request, default: str) -> str:
 
 
 def _safe_next(target: str) -> str:
-    """A local path to go to after the login (never another site: ``//host`` or a scheme)."""
+    r"""A local path to go to after the login (never another site: ``//host``, ``/\host``, a scheme).
+
+    Browsers drop tabs and newlines from a URL (``/<TAB>/evil`` is ``//evil`` to them) and read ``\``
+    as ``/``: a target with a control character or a backslash is refused whole.
+    """
     target = target.rstrip("?")
-    if not target.startswith("/") or target.startswith("//") or "\\" in target or target.startswith(LOGIN_PATH):
+    if (
+        not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(char) < 0x20 or ord(char) == 0x7F for char in target)
+        or urlsplit(target).netloc
+        or target.startswith(LOGIN_PATH)
+    ):
         return "/"
     return target

@@ -41,6 +41,7 @@ from store.alerts import (
     note_line,
 )
 from store.influx import InfluxClient, InfluxError, quote_literal
+from store.readings import Quantity, Row, Selection, stream
 
 #: the latest value of a station is looked for this far back (a bounded query, DESIGN.md §7)
 LATEST_WINDOW_MS: Final = 2 * 86_400_000
@@ -297,6 +298,38 @@ class DataLayer:
         except InfluxError as exc:
             raise DataUnavailableError(str(exc)) from exc
         return StationSeries(start, end, level, rain, alerts)
+
+    def readings(self, selection: Selection, quantities: tuple[Quantity, ...]) -> list[Row]:
+        """The rows of ``selection`` (``store.readings.stream``: by time, station, quantity), not cached.
+
+        For the HTTP API: each client asks its own range, so a cache would mostly hold answers nobody
+        asks again; the API bounds what one answer may hold instead (``dashboard.api_params``).
+
+        Raises:
+            DataUnavailableError: InfluxDB did not answer.
+        """
+        try:
+            return list(stream(self.client, quantities, selection))
+        except InfluxError as exc:
+            raise DataUnavailableError(str(exc)) from exc
+
+    def alerts(self, *, since_ms: int, station: str | None = None, active_only: bool = False) -> list[Alert]:
+        """The alerts of ``store.alerts.list_alerts`` (cached).
+
+        Raised since ``since_ms`` and every one still firing, or with ``active_only`` only those still
+        firing; ``station`` is a catalogue id.
+
+        Raises:
+            DataUnavailableError: InfluxDB did not answer.
+        """
+
+        def load() -> list[Alert]:
+            try:
+                return list_alerts(self.client, since_ms=since_ms, station=station, active_only=active_only)
+            except InfluxError as exc:
+                raise DataUnavailableError(str(exc)) from exc
+
+        return self.cache.get(("alerts", since_ms, station, active_only), load)
 
     # -- the alert desk ----------------------------------------------------------------------------
 

@@ -12,6 +12,9 @@ from config.users import MIN_PASSWORD, ROLES, USER_NAME, User, hash_password, lo
 from floodwatch.args import settings_from
 from floodwatch.errors import UserError
 
+#: the longest full name (shown in the audit trail)
+MAX_NAME = 100
+
 EPILOG = f"""\
 Roles: viewer (sees everything), officer (also acknowledges alerts, writes notes and hands over the
 shift), admin (also everything an officer does; reserved for administration). Passwords are asked
@@ -63,9 +66,10 @@ def _password(args: argparse.Namespace) -> str:
         password = getpass.getpass("password: ")
         if getpass.getpass("again: ") != password:
             raise UserError("the two passwords differ; nothing changed")
-    if len(password) < MIN_PASSWORD:
-        raise UserError(f"a password needs at least {MIN_PASSWORD} characters; nothing changed")
-    return hash_password(password)
+    try:
+        return hash_password(password)
+    except ValueError as exc:
+        raise UserError(f"{exc}; nothing changed") from exc
 
 
 def _users(settings: Settings) -> dict[str, User]:
@@ -92,7 +96,10 @@ def run_add(args: argparse.Namespace) -> int:
         raise UserError(f"{login!r} is not a login name: use a-z, 0-9, _ . - (at most 64, lower case)")
     if login in users:
         raise UserError(f"{login} exists; change the password with `floodwatch users passwd {login}`")
-    users[login] = User(login, args.role, args.name.strip(), _password(args))
+    name = args.name.strip()
+    if not name.isprintable() or len(name) > MAX_NAME:
+        raise UserError(f"--name must be printable text of at most {MAX_NAME} characters")
+    users[login] = User(login, args.role, name, _password(args))
     save_users(settings.users_file, users)
     print(f"added {login} ({args.role}) to {settings.users_file}")
     return 0

@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -24,13 +23,11 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from config.catalogue import load_catalogue
-from config.settings import Settings
-from dashboard.app import create_app
 from floodwatch.services import LocalServices, free_port
 from tests.conftest import REPO, Env, eventually, write_env
+from tests.served import AppServer
 
 pytestmark = pytest.mark.services
 
@@ -74,24 +71,6 @@ def readings(now_ms: int) -> bytes:
             elif step % 12 == 0:
                 lines.append(f'rain,station={station.id} flags="",interval_s=3600,lag_s=0,value=2.5 {time_ms}')
     return "\n".join(lines).encode()
-
-
-class AppServer:
-    """``create_app`` served by a real WSGI server on a free loopback port, in a thread."""
-
-    def __init__(self, env: Env, refresh_ms: int = 1000, settings: Settings | None = None) -> None:
-        self.port = free_port()
-        app = create_app(settings or env.settings, refresh_ms=refresh_ms)
-        self.server: BaseWSGIServer = make_server("127.0.0.1", self.port, app.server, threaded=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        """Stop serving and free the port."""
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(10)
 
 
 @pytest.fixture(scope="module")
