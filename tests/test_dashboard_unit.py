@@ -306,7 +306,9 @@ def test_pages_render_in_both_languages(tmp_path: Path) -> None:
     """Each route builds its layout without touching InfluxDB, in Chinese and English."""
     from dashboard.app import create_app, route
 
-    settings = Settings.model_validate({"catalogue": str(REPO / "config/catalogues/garonne.csv")})
+    settings = Settings.model_validate(
+        {"catalogue": str(REPO / "config/catalogues/garonne.csv"), "var_dir": str(tmp_path)}
+    )
     app = create_app(settings)
     assert app.config.serve_locally
     for language, title in (("zh", "防汛监测预警大屏"), ("en", "Flood monitoring — wall display")):
@@ -331,22 +333,23 @@ def test_health_report() -> None:
     assert (down["ok"], down["status"], down["error"]) == (False, "unavailable", "InfluxDB at x unreachable")
 
 
-def unreachable_settings() -> Settings:
+def unreachable_settings(var_dir: Path) -> Settings:
     from floodwatch.services import free_port
 
     return Settings.model_validate(
         {
             "catalogue": str(REPO / "config/catalogues/garonne.csv"),
+            "var_dir": str(var_dir),
             "influx": {"url": f"http://127.0.0.1:{free_port()}", "timeout_s": 2},
         }
     )
 
 
-def test_health_answers_503_when_influxdb_does_not_answer() -> None:
+def test_health_answers_503_when_influxdb_does_not_answer(tmp_path: Path) -> None:
     """A load balancer sees HTTP 503 and the reason when the database is down."""
     from dashboard.app import create_app
 
-    client = create_app(unreachable_settings()).server.test_client()
+    client = create_app(unreachable_settings(tmp_path)).server.test_client()
     response = client.get("/health")
     assert response.status_code == 503
     assert response.json is not None
@@ -354,11 +357,11 @@ def test_health_answers_503_when_influxdb_does_not_answer() -> None:
     assert "unreachable" in response.json["error"]
 
 
-def test_responses_are_gzipped() -> None:
+def test_responses_are_gzipped(tmp_path: Path) -> None:
     """plotly.js (4.8 MB) and the page go out gzipped when the browser accepts it, plain otherwise."""
     from dashboard.app import create_app
 
-    client = create_app(unreachable_settings()).server.test_client()
+    client = create_app(unreachable_settings(tmp_path)).server.test_client()
     plain = client.get("/_dash-component-suites/plotly/package_data/plotly.min.js")
     assert len(plain.data) > 4_000_000
     assert "Content-Encoding" not in plain.headers
@@ -372,19 +375,23 @@ def test_responses_are_gzipped() -> None:
     assert page.headers["Content-Encoding"] == "gzip"
 
 
-def test_wsgi_builds_the_app_from_the_config_named_in_the_environment(tmp_path: Path) -> None:
+def test_wsgi_builds_the_app_from_the_config_named_in_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """dashboard.wsgi reads $FLOODWATCH_CONFIG; a wrong file stops it with the settings error."""
     from config.errors import ConfigError
-    from dashboard.wsgi import build
     from floodwatch.services import free_port
 
     config = tmp_path / "floodwatch.toml"
-    config.write_text(f'[influx]\nurl = "http://127.0.0.1:{free_port()}"\ntimeout_s = 2\n')
+    config.write_text(f'var_dir = "var"\n[influx]\nurl = "http://127.0.0.1:{free_port()}"\ntimeout_s = 2\n')
+    monkeypatch.setenv("FLOODWATCH_CONFIG", str(config))  # importing the module builds its app
+    from dashboard.wsgi import build
+
     server = build({"FLOODWATCH_CONFIG": str(config)})
     response = server.test_client().get("/health")
     assert response.status_code == 503
     assert response.json is not None
-    assert str(config.read_text().split('"')[1]) in response.json["error"]
+    assert str(config.read_text().split('"')[3]) in response.json["error"]
     config.write_text("[dashboard]\nprot = 80\n")
     with pytest.raises(ConfigError, match="prot"):
         build({"FLOODWATCH_CONFIG": str(config)})
@@ -628,7 +635,7 @@ def test_long_custom_ranges_are_aggregated_by_influxdb() -> None:
     assert buckets_for(status.MAX_CUSTOM_DAYS * day) == ("1d", "7d")
 
 
-def test_alarm_is_a_short_wav_served_by_the_app() -> None:
+def test_alarm_is_a_short_wav_served_by_the_app(tmp_path: Path) -> None:
     """The alarm is a valid mono 16-bit WAV of under a second, served by the app itself; the wall has an
     audio element only when dashboard.alarm_sound is on."""
     import io
@@ -640,7 +647,7 @@ def test_alarm_is_a_short_wav_served_by_the_app() -> None:
     with wavefile.open(io.BytesIO(sound.beep_wav())) as wav:
         assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 16_000)
         assert 0.5 < wav.getnframes() / wav.getframerate() < 1.0
-    settings = unreachable_settings()
+    settings = unreachable_settings(tmp_path)
     app = create_app(settings)
     response = app.server.test_client().get(sound.ALARM_PATH)
     assert response.status_code == 200

@@ -370,11 +370,13 @@ def test_every_desk_text_exists_in_both_languages() -> None:
     assert path.read_text(encoding="utf-8") == json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
-def test_desk_page_renders_without_influxdb_in_both_languages() -> None:
+def test_desk_page_renders_without_influxdb_in_both_languages(tmp_path: Path) -> None:
     """/alerts builds its layout (tabs, filters, actions, zone) without touching InfluxDB; the header links it."""
     from dashboard.app import create_app, route
 
-    settings = Settings.model_validate({"catalogue": str(REPO / "config/catalogues/garonne.csv")})
+    settings = Settings.model_validate(
+        {"catalogue": str(REPO / "config/catalogues/garonne.csv"), "var_dir": str(tmp_path)}
+    )
     ctx = create_app(settings)._floodwatch_ctx  # type: ignore[attr-defined]
     for language, title, nav in (("zh", "告警值守台", "告警值守"), ("en", "Alert desk", "Alert desk")):
         text = flat(route(ctx, "/alerts", language))
