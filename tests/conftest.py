@@ -31,6 +31,11 @@ REPO = Path(__file__).resolve().parent.parent
 _ids = itertools.count()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Soaks first: with ``-n 2`` (scripts/test) one worker runs the soak while the other takes the rest."""
+    items.sort(key=lambda item: item.get_closest_marker("soak") is None)
+
+
 def eventually(check: Callable[[], Any], timeout: float = 60.0, interval: float = 0.1, message: str = "") -> Any:
     """Call ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

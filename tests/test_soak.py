@@ -9,7 +9,7 @@ import pytest
 
 from tests.soak import soak
 
-pytestmark = [pytest.mark.services, pytest.mark.fault]
+pytestmark = [pytest.mark.services, pytest.mark.fault, pytest.mark.soak]
 
 
 @pytest.mark.timeout(1500)  # ten minutes of load, then the report waits for the last writes
