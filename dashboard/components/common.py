@@ -29,7 +29,7 @@ def language_picker(language: str) -> Component:
 
 def header(language: str, active: str) -> Component:
     """The page header: title, navigation, language picker."""
-    links = [("/", "nav.map"), ("/wall", "nav.wall")]
+    links = [("/", "nav.map"), ("/wall", "nav.wall"), ("/history", "nav.history")]
     return html.Div(
         [
             html.H1(t(language, "app.title")),

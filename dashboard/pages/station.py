@@ -46,7 +46,17 @@ def layout(ctx: Context, station_id: str, language: str) -> Component:
             html.Div(
                 [
                     html.H2(f"{station.display_name(language)} ({station.id})", id="station-title"),
-                    dcc.Link(t(language, "station.back"), href="/"),
+                    html.Div(
+                        [
+                            dcc.Link(t(language, "station.back"), href="/"),
+                            dcc.Link(
+                                t(language, "history.open"),
+                                href=f"/history?stations={station.id}",
+                                id="station-history",
+                            ),
+                        ],
+                        className="fw-toolbar",
+                    ),
                     dcc.Store(id=ids.STATION_ID, data=station.id),
                     html.Div(
                         [
