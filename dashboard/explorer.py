@@ -174,6 +174,24 @@ def span(view: View, now_ms: int, zone: ZoneInfo) -> tuple[int, int] | None:
     return end_ms - PRESETS[view.preset], end_ms
 
 
+def state(view: View, now_ms: int, zone: ZoneInfo) -> dict[str, Any]:
+    """What the page keeps in its store: the view and its range, fixed when the view was chosen.
+
+    A preset's range moves with the clock; kept fixed, a zoom a minute later reads the same range
+    (and hits the cache) and the figure keeps the user's zoom (``uirevision``).
+    """
+    return {**view.as_dict(), "span": span(view, now_ms, zone)}
+
+
+def stored_span(data: Any) -> tuple[int, int] | None:
+    """The range kept by ``state``, checked (it comes back from the browser): ints, not empty, not too long."""
+    got = data.get("span") if isinstance(data, Mapping) else None
+    if not isinstance(got, list | tuple) or len(got) != 2 or not all(isinstance(v, int) for v in got):
+        return None
+    start_ms, end_ms = got
+    return (start_ms, end_ms) if 0 < end_ms - start_ms <= MAX_EXPORT_DAYS * DAY_MS else None
+
+
 def event_span(event: tuple[str, str], zone: ZoneInfo, now_ms: int) -> tuple[int, int] | None:
     """An event's first to last local day in UTC ms (None when not given or empty)."""
     return status.custom_span(event[0], event[1], zone, now_ms) if all(event) else None
@@ -225,9 +243,9 @@ def aggregations(requested: str, start_ms: int, end_ms: int, stations: int, inte
 
 
 def local_ms(text: Any, zone: ZoneInfo) -> int | None:
-    """A plotly date-axis value (local wall time, ``2022-01-05 12:30:00.5``) as UTC ms (None if unreadable)."""
+    """A plotly date-axis value (local wall time ``2022-01-05 12:30:00.5``, or its ms) as UTC ms (None: unreadable)."""
     try:
-        moment = pd.Timestamp(str(text))
+        moment = pd.Timestamp(text, unit="ms") if isinstance(text, int | float) else pd.Timestamp(str(text))
     except ValueError:
         return None
     if pd.isna(moment):

@@ -26,8 +26,8 @@ from dashboard.figures import THRESHOLD_COLOURS, local_times
 from dashboard.stats import peak
 from dashboard.theme import LIGHT
 
-#: at most this many points of a level line are drawn (min and max of each bin)
-MAX_DRAWN: Final = 6000
+#: at most this many points of a level line are drawn (min and max of each bin): a year of hourly maxima is whole
+MAX_DRAWN: Final = 10_000
 #: a station's colour (none of the alert colours: a line is never read as a warning)
 STATION_COLOURS: Final = (
     "#0d47a1",
@@ -167,6 +167,7 @@ def history_figure(  # noqa: PLR0917 - what the drawing is made of
     language: str,
     *,
     revision: str,
+    window: tuple[int, int] | None = None,
 ) -> Drawn:
     """Levels (lines, thresholds dashed in the station's colour) above rain (bars) on one shared time axis.
 
@@ -177,7 +178,8 @@ def history_figure(  # noqa: PLR0917 - what the drawing is made of
         span: the range (UTC ms) the x axis spans.
         zone: the center's zone.
         language: zh or en.
-        revision: ``uirevision``: the same revision keeps the user's zoom when the data change.
+        revision: ``uirevision``: the same revision keeps the user's legend choices when the data change.
+        window: the zoomed window (UTC ms) the x axis shows, None for the whole range.
     """
     has_level = bool(level)
     has_rain = bool(rain)
@@ -232,7 +234,12 @@ def history_figure(  # noqa: PLR0917 - what the drawing is made of
             row=rain_row,
             col=1,
         )
-    figure.update_xaxes(type="date", range=x_span, gridcolor=LIGHT["grid"])
+    # the whole range autoranged (the threshold lines span it), a zoomed window given as it is: the redraw
+    # of a zoom then shows what the user chose whatever plotly keeps of the GUI state
+    figure.update_xaxes(type="date", gridcolor=LIGHT["grid"])
+    if window is not None:
+        shown = local_times(pd.Series(list(window)), zone).dt.strftime("%Y-%m-%d %H:%M:%S.%f").str[:-3].tolist()
+        figure.update_xaxes(range=shown, autorange=False)
     figure.update_xaxes(title_text=_axis_title(zone, language), row=rows, col=1)
     if has_level:
         figure.update_yaxes(title_text=t(language, "fig.level"), gridcolor=LIGHT["grid"], row=1, col=1)

@@ -56,6 +56,7 @@ HISTORY_DATE_END: Final = "history-date-end"
 HISTORY_AGG: Final = "history-agg"
 HISTORY_VIEW: Final = "history-view"  # the checked view (dashboard.explorer.View.as_dict)
 HISTORY_GRAPH: Final = "history-graph"
+HISTORY_ZOOM: Final = "history-zoom"  # the graph's relayoutData, when it changes the x axes
 HISTORY_NOTE: Final = "history-note"  # which aggregation is drawn, and why
 HISTORY_EXPORT: Final = "history-export"
 HISTORY_EXPORT_CSV: Final = "history-export-csv"

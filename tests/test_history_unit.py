@@ -167,6 +167,16 @@ def test_presets_end_now_and_custom_days_are_local() -> None:
     assert explorer.span(explorer.View(preset="custom"), now, ZONE) is None
 
 
+def test_the_stored_state_keeps_the_range_fixed_and_checked() -> None:
+    """The store holds the view's range as chosen; a range sent back from the browser is checked."""
+    now = T0 + 10 * DAY_MS
+    kept = explorer.state(explorer.View(stations=("L1",), preset="24h"), now, ZONE)
+    assert explorer.stored_span(json.loads(json.dumps(kept))) == (now - DAY_MS, now)
+    assert explorer.from_dict(kept, KNOWN).stations == ("L1",)
+    for bad in ([1, 1], [2, 1], ["0", "1"], [0, 10 * 366 * DAY_MS], None, [1]):
+        assert explorer.stored_span({"span": bad}) is None
+
+
 def test_aggregation_is_chosen_by_range_and_overridable_within_bounds() -> None:
     """Automatic by the range's length; the user's choice unless it reads too much; rain bars coarser when many."""
     year, week = 365 * DAY_MS, 7 * DAY_MS
@@ -191,6 +201,8 @@ def test_zoom_window_reads_any_shared_x_axis() -> None:
     )
     assert explorer.zoom_window({"xaxis2.range": [local, "2022-01-05 13:00:00.5"]}, ZONE) == (low, low + HOUR_MS + 500)
     assert explorer.zoom_window({"xaxis.autorange": True, "xaxis2.autorange": True}, ZONE) == "reset"
+    wall = pd.Timestamp(local).value // 1_000_000  # the same local time as a number of the date axis
+    assert explorer.zoom_window({"xaxis.range": [wall, wall + HOUR_MS]}, ZONE) == (low, low + HOUR_MS)
     assert explorer.zoom_window({"autosize": True}, ZONE) is None
     assert explorer.zoom_window({"yaxis.range[0]": 1, "yaxis.range[1]": 2}, ZONE) is None
     assert explorer.zoom_window(None, ZONE) is None

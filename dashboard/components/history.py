@@ -159,7 +159,11 @@ def note(
         )
     if drawn < read:
         parts.append(t(language, "history.thinned").format(drawn=f"{drawn:,}", read=f"{read:,}"))
-    marks: dict[str, Any] = {"data-level": chosen.level, "data-rain": chosen.rain}  # for tests and tools
+    marks: dict[str, Any] = {  # for tests and tools
+        "data-level": chosen.level,
+        "data-rain": chosen.rain,
+        "data-zoomed": zoomed.level if zoomed else "",
+    }
     return html.Div(" · ".join(parts), **marks)
 
 

@@ -8,7 +8,7 @@ A zoom on the graph (its ``relayoutData``) reads the visible window again at the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as triggered
@@ -21,6 +21,17 @@ from dashboard.components.common import header
 from dashboard.context import Context
 from dashboard.data import DataUnavailableError
 from store.readings import BUCKET_MS, DAY_MS
+
+#: in the browser: the graph's relayoutData goes to the zoom store only when it changes the x axes. Any
+#: other relayout (autosize, a y zoom) would start the drawing callback again, and Dash drops the answer
+#: of a request still running when the same callback is asked again: the first year would never show.
+ZOOM_JS: Final = r"""
+function (relayout) {
+  var keys = Object.keys(relayout || {});
+  var x = keys.some(function (k) { return /^xaxis[0-9]*\.(range|autorange)/.test(k); });
+  return x ? relayout : window.dash_clientside.no_update;
+}
+"""
 
 
 def layout(ctx: Context, language: str, search: str = "") -> Component:
@@ -37,6 +48,7 @@ def layout(ctx: Context, language: str, search: str = "") -> Component:
                     html.H2(t(language, "history.title")),
                     parts.controls(view, options, language, today, status.local_date(now_ms - 6 * DAY_MS, ctx.zone)),
                     dcc.Store(id=ids.HISTORY_VIEW),
+                    dcc.Store(id=ids.HISTORY_ZOOM),
                     html.Div(id=ids.HISTORY_NOTE, className="fw-hint"),
                     dcc.Graph(
                         id=ids.HISTORY_GRAPH,
@@ -68,6 +80,33 @@ def _aggregations(view: explorer.View, ctx: Context, start_ms: int, end_ms: int)
     """The view's aggregations over a range (its own, or a zoomed window, or an event)."""
     interval = min(ctx.catalogue[s].interval_s for s in view.stations)
     return explorer.aggregations(view.aggregation, start_ms, end_ms, len(view.stations), interval)
+
+
+def _read(
+    ctx: Context,
+    view: explorer.View,
+    span: tuple[int, int],
+    chosen: explorer.Aggregations,
+    window: tuple[int, int] | str,
+) -> tuple[dict[str, Any], dict[str, Any], explorer.Aggregations | None]:
+    """Levels and rain of the view over its range; with a zoomed window, that window at its finer aggregation.
+
+    Raises:
+        DataUnavailableError: InfluxDB did not answer.
+    """
+    found = ctx.data.history(view.stations, *span, chosen.level, chosen.rain)
+    if not isinstance(window, tuple):
+        return found.level, found.rain, None
+    low, high = max(window[0], span[0]), min(window[1], span[1])
+    if low >= high:
+        return found.level, found.rain, None
+    zoomed = _aggregations(view, ctx, low, high)
+    if (zoomed.level, zoomed.rain) == (chosen.level, chosen.rain):
+        return found.level, found.rain, zoomed
+    fine = ctx.data.history(view.stations, low, high, zoomed.level, zoomed.rain)
+    level = history_figures.merge_all(found.level, fine.level, (low, high), (0, BUCKET_MS[chosen.level]))
+    rain = history_figures.merge_all(found.rain, fine.rain, (low, high), (BUCKET_MS[chosen.rain], 0))
+    return level, rain, zoomed
 
 
 def register(app: Dash, ctx: Context) -> None:
@@ -102,44 +141,47 @@ def register(app: Dash, ctx: Context) -> None:
         view = explorer.make_view(
             stations, preset, start, end, aggregation, (a_start, a_end), (b_start, b_end), align, ctx.catalogue
         )
-        return view.as_dict(), explorer.to_query(view)
+        return explorer.state(view, int(ctx.data.now() * 1000), ctx.zone), explorer.to_query(view)
 
     @app.callback(
         Output(ids.HISTORY_GRAPH, "figure"),
         Output(ids.HISTORY_NOTE, "children"),
         Input(ids.HISTORY_VIEW, "data"),
-        Input(ids.HISTORY_GRAPH, "relayoutData"),
+        Input(ids.HISTORY_ZOOM, "data"),
         State(ids.LANG, "data"),
     )
     def draw(data: Any, relayout: Any, language: str) -> tuple[Any, Any]:
         view = explorer.from_dict(data, ctx.catalogue)
-        window = explorer.zoom_window(relayout, ctx.zone) if triggered.triggered_id == ids.HISTORY_GRAPH else "reset"
+        window = explorer.zoom_window(relayout, ctx.zone) if triggered.triggered_id == ids.HISTORY_ZOOM else "reset"
         if window is None:
             return no_update, no_update
         if not view.stations:
             return history_figures.empty_figure(t(language, "history.pick")), ""
-        span = explorer.span(view, int(ctx.data.now() * 1000), ctx.zone)
+        span = explorer.stored_span(data)
         if span is None:
             return history_figures.empty_figure(t(language, "history.bad_range")), ""
         chosen = _aggregations(view, ctx, *span)
         try:
-            found = ctx.data.history(view.stations, *span, chosen.level, chosen.rain)
-            level, rain, zoomed = found.level, found.rain, None
-            if isinstance(window, tuple):
-                low, high = max(window[0], span[0]), min(window[1], span[1])
-                zoomed = _aggregations(view, ctx, low, high) if low < high else None
-                if zoomed is not None and (zoomed.level, zoomed.rain) != (chosen.level, chosen.rain):
-                    fine = ctx.data.history(view.stations, low, high, zoomed.level, zoomed.rain)
-                    level = history_figures.merge_all(level, fine.level, (low, high), (0, BUCKET_MS[chosen.level]))
-                    rain = history_figures.merge_all(rain, fine.rain, (low, high), (BUCKET_MS[chosen.rain], 0))
+            level, rain, zoomed = _read(ctx, view, span, chosen, window)
         except DataUnavailableError:
             return no_update, html.Div(t(language, "history.unavailable"), className="fw-error")
         stations = {sid: ctx.catalogue[sid] for sid in view.stations}
         drawn = history_figures.history_figure(
-            level, rain, stations, span, ctx.zone, language, revision=explorer.to_query(view)
+            level,
+            rain,
+            stations,
+            span,
+            ctx.zone,
+            language,
+            revision=explorer.to_query(view),
+            window=window if isinstance(window, tuple) else None,
         )
         summary = parts.note(chosen, span[1] - span[0], language, zoomed=zoomed, drawn=drawn.drawn, read=drawn.read)
         return drawn.figure, summary
+
+    app.clientside_callback(
+        ZOOM_JS, Output(ids.HISTORY_ZOOM, "data"), Input(ids.HISTORY_GRAPH, "relayoutData"), prevent_initial_call=True
+    )
 
     @app.callback(
         Output(ids.HISTORY_STATS, "children"),
@@ -149,7 +191,7 @@ def register(app: Dash, ctx: Context) -> None:
     )
     def statistics(data: Any, language: str) -> tuple[Any, Any]:
         view = explorer.from_dict(data, ctx.catalogue)
-        span = explorer.span(view, int(ctx.data.now() * 1000), ctx.zone) if view.stations else None
+        span = explorer.stored_span(data) if view.stations else None
         if span is None:
             return None, None
         chosen = _aggregations(view, ctx, *span)
