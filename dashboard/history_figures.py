@@ -50,6 +50,13 @@ THRESHOLD_LINES: Final = (
 #: the two events of a comparison: key and line dash
 EVENTS: Final = (("a", "solid"), ("b", "dash"))
 HOUR_MS: Final = 3_600_000
+#: date ticks in numbers, the same in Chinese and English (plotly.js names months in English only)
+DATE_TICKS: Final = [
+    {"dtickrange": [None, 86_400_000], "value": "%m-%d %H:%M"},
+    {"dtickrange": [86_400_000, "M1"], "value": "%m-%d"},
+    {"dtickrange": ["M1", "M12"], "value": "%Y-%m"},
+    {"dtickrange": ["M12", None], "value": "%Y"},
+]
 
 
 def station_colours(stations: Sequence[str]) -> dict[str, str]:
@@ -236,7 +243,7 @@ def history_figure(  # noqa: PLR0917 - what the drawing is made of
         )
     # the whole range autoranged (the threshold lines span it), a zoomed window given as it is: the redraw
     # of a zoom then shows what the user chose whatever plotly keeps of the GUI state
-    figure.update_xaxes(type="date", gridcolor=LIGHT["grid"])
+    figure.update_xaxes(type="date", gridcolor=LIGHT["grid"], tickformatstops=DATE_TICKS)
     if window is not None:
         shown = local_times(pd.Series(list(window)), zone).dt.strftime("%Y-%m-%d %H:%M:%S.%f").str[:-3].tolist()
         figure.update_xaxes(range=shown, autorange=False)

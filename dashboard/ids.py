@@ -51,6 +51,7 @@ STATION_ALERTS: Final = "station-alerts"
 HISTORY_STATIONS: Final = "history-stations"
 HISTORY_RANGE: Final = "history-range"
 HISTORY_DATES: Final = "history-dates"  # the custom range's first and last day
+HISTORY_DATES_BOX: Final = "history-dates-box"
 HISTORY_DATE_START: Final = "history-date-start"
 HISTORY_DATE_END: Final = "history-date-end"
 HISTORY_AGG: Final = "history-agg"

@@ -48,7 +48,7 @@ def format_length(ms: int, language: str) -> str:
 
 
 def date_range(
-    component_id: str, start: str, end: str, today: str, *, start_id: str = "", end_id: str = ""
+    component_id: str, start: str, end: str, today: str, language: str, *, start_id: str = "", end_id: str = ""
 ) -> Component:
     """A range of local days, first to last (as the station page's)."""
     extra: dict[str, Any] = {}
@@ -65,9 +65,16 @@ def date_range(
         minimum_nights=0,
         updatemode="bothdates",
         clearable=True,
+        start_date_placeholder_text=t(language, "history.first_day"),
+        end_date_placeholder_text=t(language, "history.last_day"),
         className="fw-dates",
         **extra,
     )
+
+
+def dates_style(preset: str) -> dict[str, str]:
+    """The custom range's date pickers show only when the range is custom."""
+    return {"display": "inline-block" if preset == "custom" else "none"}
 
 
 def controls(view: View, options: list[dict[str, str]], language: str, today: str, default_start: str) -> Component:
@@ -101,13 +108,18 @@ def controls(view: View, options: list[dict[str, str]], language: str, today: st
                         inline=True,
                         className="fw-lang",
                     ),
-                    date_range(
-                        ids.HISTORY_DATES,
-                        view.start_date or default_start,
-                        view.end_date or today,
-                        today,
-                        start_id=ids.HISTORY_DATE_START,
-                        end_id=ids.HISTORY_DATE_END,
+                    html.Div(
+                        date_range(
+                            ids.HISTORY_DATES,
+                            view.start_date or default_start,
+                            view.end_date or today,
+                            today,
+                            language,
+                            start_id=ids.HISTORY_DATE_START,
+                            end_id=ids.HISTORY_DATE_END,
+                        ),
+                        id=ids.HISTORY_DATES_BOX,
+                        style=dates_style(view.preset),
                     ),
                     html.Span(f"{t(language, 'history.aggregation')}: "),
                     dcc.RadioItems(
@@ -227,9 +239,9 @@ def compare_controls(view: View, language: str, today: str) -> Component:
     return html.Div(
         [
             html.Span(f"{t(language, 'history.event_a')}: "),
-            date_range(ids.HISTORY_EVENT_A, *view.event_a, today),
+            date_range(ids.HISTORY_EVENT_A, *view.event_a, today, language),
             html.Span(f"{t(language, 'history.event_b')}: "),
-            date_range(ids.HISTORY_EVENT_B, *view.event_b, today),
+            date_range(ids.HISTORY_EVENT_B, *view.event_b, today, language),
             html.Span(f"{t(language, 'history.align')}: "),
             dcc.RadioItems(
                 id=ids.HISTORY_ALIGN,

@@ -66,7 +66,7 @@ def layout(ctx: Context, language: str, search: str = "") -> Component:
                     dcc.Graph(
                         id=ids.HISTORY_COMPARE,
                         figure=history_figures.empty_figure(""),
-                        style={"height": "520px"},
+                        style={"display": "none"},
                         config={"displaylogo": False},
                     ),
                 ],
@@ -179,6 +179,10 @@ def register(app: Dash, ctx: Context) -> None:
         summary = parts.note(chosen, span[1] - span[0], language, zoomed=zoomed, drawn=drawn.drawn, read=drawn.read)
         return drawn.figure, summary
 
+    @app.callback(Output(ids.HISTORY_DATES_BOX, "style"), Input(ids.HISTORY_RANGE, "value"))
+    def show_dates(preset: Any) -> dict[str, str]:
+        return parts.dates_style(str(preset))
+
     app.clientside_callback(
         ZOOM_JS, Output(ids.HISTORY_ZOOM, "data"), Input(ids.HISTORY_GRAPH, "relayoutData"), prevent_initial_call=True
     )
@@ -208,11 +212,12 @@ def register(app: Dash, ctx: Context) -> None:
 
     @app.callback(
         Output(ids.HISTORY_COMPARE, "figure"),
+        Output(ids.HISTORY_COMPARE, "style"),
         Output(ids.HISTORY_COMPARE_NOTE, "children"),
         Input(ids.HISTORY_VIEW, "data"),
         State(ids.LANG, "data"),
     )
-    def compare(data: Any, language: str) -> tuple[Any, Any]:
+    def compare(data: Any, language: str) -> tuple[Any, Any, Any]:
         view = explorer.from_dict(data, ctx.catalogue)
         now_ms = int(ctx.data.now() * 1000)
         spans = {
@@ -221,7 +226,7 @@ def register(app: Dash, ctx: Context) -> None:
         }
         events = {key: value for key, value in spans.items() if value is not None}
         if not view.stations or not events:
-            return history_figures.empty_figure(t(language, "history.compare_hint")), None
+            return no_update, {"display": "none"}, None
         loaded = {}
         try:
             for key, (start, end) in events.items():
@@ -229,7 +234,7 @@ def register(app: Dash, ctx: Context) -> None:
                 found = ctx.data.history(view.stations, start, end, chosen.level, chosen.rain)
                 loaded[key] = (start, found.level, found.rain)
         except DataUnavailableError:
-            return no_update, html.Div(t(language, "history.unavailable"), className="fw-error")
+            return no_update, no_update, html.Div(t(language, "history.unavailable"), className="fw-error")
         labels = {
             key: f"{t(language, f'history.event_{key}')} {'–'.join(getattr(view, f'event_{key}'))}" for key in events
         }
@@ -237,4 +242,4 @@ def register(app: Dash, ctx: Context) -> None:
         figure = history_figures.compare_figure(
             loaded, labels, stations, view.align, language, revision=explorer.to_query(view)
         )
-        return figure, None
+        return figure, {"height": "520px"}, None
