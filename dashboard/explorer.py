@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import parse_qs, urlencode
@@ -371,8 +371,3 @@ def export_href(
 
 def _iso_utc(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def with_events(view: View, event_a: tuple[str, str], event_b: tuple[str, str]) -> View:
-    """The view with other events to compare."""
-    return replace(view, event_a=event_a, event_b=event_b)

@@ -12,7 +12,7 @@ from dash.development.base_component import Component
 from config.catalogue import Station
 from config.i18n import t
 from dashboard import ids, status
-from dashboard.components.common import table
+from dashboard.components.common import date_range, table
 from dashboard.explorer import AUTO, PRESETS, Aggregations, View
 from dashboard.stats import StationStats, WindowMax
 from store.readings import AGGREGATIONS, DAY_MS
@@ -45,31 +45,6 @@ def format_length(ms: int, language: str) -> str:
     if ms <= 2 * DAY_MS:
         return t(language, "history.hours").format(n=f"{ms / 3_600_000:,.0f}")
     return t(language, "history.days").format(n=f"{ms / DAY_MS:,.0f}")
-
-
-def date_range(
-    component_id: str, start: str, end: str, today: str, language: str, *, start_id: str = "", end_id: str = ""
-) -> Component:
-    """A range of local days, first to last (as the station page's)."""
-    extra: dict[str, Any] = {}
-    if start_id:
-        extra = {"start_date_id": start_id, "end_date_id": end_id}
-    return dcc.DatePickerRange(
-        id=component_id,
-        start_date=start or None,
-        end_date=end or None,
-        max_date_allowed=today,
-        display_format="YYYY-MM-DD",
-        month_format="YYYY-MM",
-        first_day_of_week=1,
-        minimum_nights=0,
-        updatemode="bothdates",
-        clearable=True,
-        start_date_placeholder_text=t(language, "history.first_day"),
-        end_date_placeholder_text=t(language, "history.last_day"),
-        className="fw-dates",
-        **extra,
-    )
 
 
 def dates_style(preset: str) -> dict[str, str]:
