@@ -212,18 +212,23 @@ def write_xlsx(  # noqa: PLR0917 - what the workbook is made of
     columns: list[str],
     title: str,
     sheet: str,
+    *,
+    sheet_rows: int = SHEET_ROWS,
 ) -> int:
-    """Write the records to a workbook at ``path`` row by row (``constant_memory``); returns the rows written."""
+    """Write the records to a workbook at ``path`` row by row (``constant_memory``); returns the rows written.
+
+    A sheet holds ``sheet_rows`` rows, its title and header included; the next rows go on in the next sheet.
+    """
     workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "tmpdir": str(path.parent)})
     bold = workbook.add_format({"bold": True})
     when = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
     timed = _time_columns(aggregation)
     count = 0
     worksheet: Any = None
-    row_index = SHEET_ROWS
+    row_index = sheet_rows
     for record in found:
-        if row_index >= SHEET_ROWS:
-            number = count // (SHEET_ROWS - 2) + 1
+        if row_index >= sheet_rows:
+            number = count // (sheet_rows - 2) + 1
             worksheet = workbook.add_worksheet(sheet if number == 1 else f"{sheet} {number}")
             worksheet.set_column(0, timed - 1, 20)
             worksheet.set_column(timed, len(columns) - 1, 14)

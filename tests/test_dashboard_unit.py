@@ -16,6 +16,7 @@ from config.hydrotime import hydro_day_start_ms
 from config.i18n import texts
 from config.settings import Settings
 from dashboard import figures, geo, status, theme
+from dashboard.components import history as history_parts
 from dashboard.data import TTLCache
 from dashboard.pages import wall
 
@@ -306,6 +307,9 @@ def test_translations_cover_every_key_in_both_languages() -> None:
     used |= {f"history.range.{r}" for r in ("24h", "7d", "30d", "1y", "custom")}
     used |= {f"history.{prefix}{a}" for prefix in ("align.", "hours_from_") for a in ("start", "peak")}
     used |= {f"history.event_{e}" for e in "ab"}
+    used |= {f"history.picker.{key}" for key in history_parts.PICKER_LABELS}
+    columns = ("station", "peak", "peak_time", "above_warning", "above_guaranteed", "rain_total", "rain_1h", "rain_24h")
+    used |= {f"history.col.{key}" for key in columns}
     assert used - set(en) == set()
 
 

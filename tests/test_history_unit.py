@@ -473,6 +473,18 @@ def test_xlsx_has_a_title_row_then_the_header_then_excel_times(tmp_path: Path) -
     assert export.file_name(wanted, clock, "xlsx") == "floodwatch_L1-R1_20220101-20220101_raw.xlsx"
 
 
+def test_rows_beyond_a_sheet_go_on_in_the_next_one(tmp_path: Path) -> None:
+    """A workbook whose rows exceed a sheet continues them in "readings 2", each sheet with its title and header."""
+    found = [export.Record(T0 + i * 5 * MIN, None, None, "L1", float(i), None, None) for i in range(5)]
+    columns = export.header("raw", ZONE, T0, "en")
+    path = tmp_path / "long.xlsx"
+    clock = export.LocalClock(ZONE)
+    assert export.write_xlsx(path, found, "raw", {}, clock, columns, "title", "readings", sheet_rows=5) == 5
+    sheets = pd.read_excel(path, sheet_name=None, skiprows=1)
+    assert list(sheets) == ["readings", "readings 2"]
+    assert [list(sheet["level (m)"]) for sheet in sheets.values()] == [[0.0, 1.0, 2.0], [3.0, 4.0]]
+
+
 def test_history_page_renders_in_both_languages_with_the_url_state() -> None:
     """/history builds its layout from the URL query without InfluxDB, in Chinese and English; the header links it."""
     from dashboard.app import create_app, route

@@ -18,6 +18,16 @@ from dashboard.stats import StationStats, WindowMax
 from store.readings import AGGREGATIONS, DAY_MS
 
 MINUTE_MS = 60_000
+#: the texts of Dash's dropdown (its ``labels``), in the page's language
+PICKER_LABELS = (
+    "select_all",
+    "deselect_all",
+    "selected_count",
+    "search",
+    "clear_search",
+    "clear_selection",
+    "no_options_found",
+)
 
 
 def station_options(stations: Iterable[Station], language: str) -> list[dict[str, str]]:
@@ -47,6 +57,11 @@ def format_length(ms: int, language: str) -> str:
     return t(language, "history.days").format(n=f"{ms / DAY_MS:,.0f}")
 
 
+def picker_labels(language: str) -> Any:
+    """The station picker's own texts (Dash's ``Dropdown.labels``) in ``language``."""
+    return {key: t(language, f"history.picker.{key}") for key in PICKER_LABELS}
+
+
 def dates_style(preset: str) -> dict[str, str]:
     """The custom range's date pickers show only when the range is custom."""
     return {"display": "inline-block" if preset == "custom" else "none"}
@@ -66,6 +81,7 @@ def controls(view: View, options: list[dict[str, str]], language: str, today: st
                         multi=True,
                         searchable=True,
                         placeholder=t(language, "history.stations_placeholder"),
+                        labels=picker_labels(language),
                         style={"minWidth": "28em", "flex": "1"},
                     ),
                 ],
@@ -181,9 +197,11 @@ def stats_table(found: list[StationStats], names: Mapping[str, str], zone: ZoneI
             ]
         )
     headers = ["station", "peak", "peak_time", "above_warning", "above_guaranteed", "rain_total", "rain_1h", "rain_24h"]
+    names_of = [t(language, f"history.col.{key}") for key in headers]
+    names_of[2] += f" ({zone.key})"
     return html.Div(
         [
-            table([t(language, f"history.col.{key}") for key in headers], rows, id="history-stats-table"),
+            table(names_of, rows, id="history-stats-table"),
             html.P(t(language, "history.stats_hint"), className="fw-hint"),
         ]
     )
