@@ -20,7 +20,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from dashboard.explorer import parse_time
 from floodwatch.services import LocalServices
 from tests.conftest import Env, eventually, write_env
-from tests.test_dashboard_browser import AppServer, browser, drain_logs, load  # noqa: F401 - browser: a fixture
+from tests.test_dashboard_browser import AppServer, browser, drain_logs, load, text_of  # noqa: F401 - browser: a fixture
 
 pytestmark = pytest.mark.services
 
@@ -129,7 +129,8 @@ def test_the_export_link_downloads_the_stored_readings(
     browser: webdriver.Chrome,  # noqa: F811 - the fixture imported above
     year: tuple[Env, pd.DataFrame],
 ) -> None:
-    """The page's CSV link (fetched with the browser's cookies) holds the hourly maxima and totals of what is stored."""
+    """The page's CSV link (fetched with the browser's cookies) holds the hourly maxima and totals of what is stored,
+    and the view survives the language switch."""
     load(browser, f"{app.url}/history?stations=HA,HR&range=30d", drawn_two, "30 days drawn", timeout=60)
     href = browser.find_element("css selector", "#history-export-csv").get_attribute("href")
     assert href is not None
@@ -156,6 +157,11 @@ def test_the_export_link_downloads_the_stored_readings(
     got_rain = back[back[station] == "HR"].set_index("bucket")[rain_total]
     assert got_level.to_dict() == expected_level.to_dict()
     assert got_rain.round(6).to_dict() == expected_rain.round(6).to_dict()
+    # the language switch builds the page again from the URL: the same view, in English
+    browser.find_element("xpath", "//label[normalize-space()='English']").click()
+    eventually(lambda: "History explorer" in text_of(browser, "h2"), 20, 0.1, "English title")
+    eventually(lambda: drawn_two(browser), 30, 0.1, "the same stations drawn again")
+    assert "stations=HA,HR&range=30d" in browser.current_url
     errors, hosts = drain_logs(browser)
     assert errors == []
     assert hosts == {f"127.0.0.1:{app.port}"}
