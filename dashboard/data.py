@@ -348,7 +348,8 @@ class DataLayer:
 
         Definitions in ``dashboard.stats``. Bounded reads: the peak is InfluxDB's ``max()``; the
         time above a threshold reads raw levels only in the hours whose maximum reaches it (plus the
-        station's hold), rain is read raw over the range, a week at a time.
+        station's hold; over the whole range, a week at a time, when they are more than
+        ``MAX_RAW_SPANS`` spans), rain is read raw over the range, a week at a time.
 
         Raises:
             KeyError: a station not in the catalogue.
@@ -366,7 +367,7 @@ class DataLayer:
         except InfluxError as exc:
             raise DataUnavailableError(str(exc)) from exc
         hourly = self._fetch("level", level_ids, start_ms, end_ms, "1h")
-        rain = self._raw_rain(self._with("rain", stations), start_ms, end_ms)
+        rain = self._raw("rain", self._with("rain", stations), start_ms, end_ms)
         out = []
         for station_id in stations:
             station = self.catalogue[station_id]
@@ -420,7 +421,7 @@ class DataLayer:
             return rows_frame([])
         spans = stats.spans_at_or_above(hourly, min(thresholds.values()), bucket_ms=HOUR_MS, hold_ms=hold_ms)
         if len(spans) > MAX_RAW_SPANS:
-            spans = [(start_ms, end_ms)]
+            return self._raw("level", (station_id,), start_ms, end_ms)[station_id]
         frames = [
             self._fetch("level", (station_id,), max(low, start_ms), min(high, end_ms), "raw")[station_id]
             for low, high in spans
@@ -428,12 +429,14 @@ class DataLayer:
         ]
         return pd.concat(frames, ignore_index=True) if frames else rows_frame([])
 
-    def _raw_rain(self, stations: tuple[str, ...], start_ms: int, end_ms: int) -> dict[str, pd.DataFrame]:
-        """Raw rain of each station over the range, read a window at a time (``store.readings.stream``)."""
+    def _raw(
+        self, quantity: Quantity, stations: tuple[str, ...], start_ms: int, end_ms: int
+    ) -> dict[str, pd.DataFrame]:
+        """Raw readings of each station over the range, read a window at a time (``store.readings.stream``)."""
         if not stations:
             return {}
         found: dict[str, list[Row]] = {station: [] for station in stations}
-        for row in self.stream_rows(stations, start_ms, end_ms, "raw", quantities=("rain",)):
+        for row in self.stream_rows(stations, start_ms, end_ms, "raw", quantities=(quantity,)):
             found[row.station].append(row)
         return {station: rows_frame(rows) for station, rows in found.items()}
 

@@ -15,6 +15,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from config.catalogue import load_catalogue
+from dashboard import data as data_module
 from dashboard import stats
 from dashboard.app import create_app
 from dashboard.data import DataLayer
@@ -159,6 +160,16 @@ def test_time_above_read_near_the_thresholds_equals_all_raw_readings(data: DataL
         whole = stats.time_at_or_above(levels, threshold, hold_ms=15 * MIN, end_ms=END)
         assert whole > 0
         assert l3.above[key] == (threshold, whole)
+
+
+def test_time_above_is_the_same_when_read_over_the_whole_range(
+    store: Env, data: DataLayer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With more spans near the stages than MAX_RAW_SPANS the levels are read raw over the range, to the same times."""
+    near = data.event_stats(("L1", "L3"), START, END)
+    monkeypatch.setattr(data_module, "MAX_RAW_SPANS", 0)
+    whole = DataLayer(store.client, data.catalogue, ZONE).event_stats(("L1", "L3"), START, END)
+    assert [item.above for item in whole] == [item.above for item in near]
 
 
 def test_history_reads_each_quantity_at_its_aggregation(data: DataLayer, raw: pd.DataFrame) -> None:
