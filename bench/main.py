@@ -11,6 +11,7 @@ from types import FrameType
 
 from bench.alerts import latency
 from bench.dashboard import memory, page_load, refresh
+from bench.export import exports, history_draw
 from bench.harness import Harness, settle
 from bench.ingest import catchup, throughput
 from bench.query import queries
@@ -28,6 +29,9 @@ SECTIONS: dict[str, list[Section]] = {
     "query": [queries],
     "dashboard": [refresh, page_load, memory],
 }
+#: sections run only when named: `export` writes and reads a million readings (several minutes), which
+#: `all --quick` (under 10 minutes) cannot hold
+ON_REQUEST: dict[str, list[Section]] = {"export": [exports, history_draw]}
 
 
 def bench(target: str, scale_name: str, json_path: Path | None) -> int:
@@ -35,6 +39,7 @@ def bench(target: str, scale_name: str, json_path: Path | None) -> int:
     scale = SCALES[scale_name]
     report = Report(quick=scale.name != "full")
     sections = [s for name, group in SECTIONS.items() if target in (name, "all") for s in group]
+    sections += ON_REQUEST.get(target, [])
     # SIGTERM stops the run like Ctrl-C: the harness still stops every process it started
     signal.signal(signal.SIGTERM, _interrupted)
     harness = Harness()

@@ -1,4 +1,4 @@
-"""``create_app(settings)``: the Dash app with its four pages, routed by ``dcc.Location``.
+"""``create_app(settings)``: the Dash app with its pages, routed by ``dcc.Location``.
 
 Nothing lives at module level: the catalogue, the data layer (with its cache) and the clipped
 basemap belong to the app built here. Dash serves its own scripts (``serve_locally``) and the CSS
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dash import Dash, Input, Output, dcc, html, no_update
+from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash.development.base_component import Component
 from flask import Flask, Response, jsonify
 from flask_compress import Compress
@@ -24,12 +24,13 @@ from flask_compress import Compress
 from config.catalogue import load_catalogue
 from config.i18n import LANGUAGES
 from config.settings import Settings
-from dashboard import api, geo, ids, sound, status, theme
+from dashboard import api, export, geo, ids, sound, status, theme
 from dashboard.auth import Auth
 from dashboard.components.common import user_bar
 from dashboard.context import Context
 from dashboard.data import DataLayer, DataUnavailableError
 from dashboard.pages import alerts as alerts_page
+from dashboard.pages import history as history_page
 from dashboard.pages import map as map_page
 from dashboard.pages import station as station_page
 from dashboard.pages import wall as wall_page
@@ -39,13 +40,15 @@ from store.influx import InfluxClient
 COMPRESS_ALGORITHMS = ["zstd", "br", "gzip"]
 
 
-def route(ctx: Context, pathname: str | None, language: str) -> Component:
-    """The page for a path: ``/``, ``/wall``, ``/alerts``, ``/station/<id>`` (anything else: the map)."""
+def route(ctx: Context, pathname: str | None, language: str, search: str | None = None) -> Component:
+    """The page for a path: ``/``, ``/wall``, ``/alerts``, ``/history?…``, ``/station/<id>`` (else: the map)."""
     path = (pathname or "/").rstrip("/") or "/"
     if path == "/wall":
         return wall_page.layout(ctx, language)
     if path == "/alerts":
         return alerts_page.layout(ctx, language)
+    if path == "/history":
+        return history_page.layout(ctx, language, search or "")
     if path.startswith("/station/"):
         return station_page.layout(ctx, path.removeprefix("/station/"), language)
     return map_page.layout(ctx, language)
@@ -134,9 +137,12 @@ def create_app(settings: Settings, *, refresh_ms: int | None = None) -> Dash:
         ]
     )
 
-    @app.callback(Output(ids.PAGE, "children"), Input(ids.URL, "pathname"), Input(ids.LANG, "data"))
-    def show(pathname: str | None, language: Any) -> Component:
-        return route(ctx, pathname, language if language in LANGUAGES else settings.language)
+    # the query is a State: the history page writes its state there without being built again
+    @app.callback(
+        Output(ids.PAGE, "children"), Input(ids.URL, "pathname"), Input(ids.LANG, "data"), State(ids.URL, "search")
+    )
+    def show(pathname: str | None, language: Any, search: str | None) -> Component:
+        return route(ctx, pathname, language if language in LANGUAGES else settings.language, search)
 
     @app.callback(Output(ids.USER_BAR, "children"), Input(ids.URL, "pathname"), Input(ids.LANG, "data"))
     def show_user(pathname: str | None, language: Any) -> Component:
@@ -156,4 +162,6 @@ def create_app(settings: Settings, *, refresh_ms: int | None = None) -> Dash:
     wall_page.register(app, ctx)
     station_page.register(app, ctx)
     alerts_page.register(app, ctx)
+    history_page.register(app, ctx)
+    export.register(app.server, ctx)
     return app

@@ -17,8 +17,8 @@ the browser.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -28,8 +28,9 @@ import pandas as pd
 from config.catalogue import Catalogue
 from config.hydrotime import hydro_day_start_ms
 from config.users import User
-from dashboard import desk, status
+from dashboard import desk, stats, status
 from dashboard.cache import SharedValue, TTLCache
+from store import readings
 from store.alerts import (
     Alert,
     Handover,
@@ -41,7 +42,7 @@ from store.alerts import (
     note_line,
 )
 from store.influx import InfluxClient, InfluxError, quote_literal
-from store.readings import Quantity, Row, Selection, stream
+from store.readings import HOUR_MS, Aggregation, Quantity, Row, Selection, stream
 
 #: the latest value of a station is looked for this far back (a bounded query, DESIGN.md §7)
 LATEST_WINDOW_MS: Final = 2 * 86_400_000
@@ -56,6 +57,11 @@ SNAPSHOT_MAX_STALE_S: Final = 30.0
 FULL_LATEST_EVERY_MS: Final = 60_000
 LATEST_OVERLAP_MS: Final = 120_000
 LATEST_COLUMNS: Final = ["time", "value", "flags", "station", "quantity"]
+#: history results are large (up to a year of 5-minute readings of several stations): few are kept
+HISTORY_CACHE_ITEMS: Final = 16
+#: time above a threshold is read raw in at most this many spans (hours near the threshold) a station,
+#: else over the whole range
+MAX_RAW_SPANS: Final = 40
 #: the wall's "latest alerts" look this far back
 RECENT_ALERTS_MS: Final = 24 * 3_600_000
 #: ranges of the station page: length in ms, and the level / rain aggregation (None = raw readings)
@@ -109,6 +115,16 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
+class History:
+    """Levels and rain of stations over a range, as ``store.readings`` aggregates them."""
+
+    start_ms: int
+    end_ms: int
+    level: dict[str, pd.DataFrame]  # level station -> time_ms, value
+    rain: dict[str, pd.DataFrame]  # rain station -> time_ms, value (raw: and interval_s)
+
+
+@dataclass(frozen=True)
 class StationSeries:
     """One station's readings over a range, in UTC ms."""
 
@@ -145,6 +161,7 @@ class DataLayer:
         self.zone = zone
         self.blue_margin_m = blue_margin_m
         self.cache = TTLCache(ttl_s)
+        self.history_cache = TTLCache(ttl_s, max_items=HISTORY_CACHE_ITEMS)
         self.now = now
         self.snapshots: SharedValue[Snapshot] = SharedValue(
             self.load_snapshot,
@@ -422,3 +439,174 @@ class DataLayer:
         finally:
             self.cache.clear()
         return handover
+
+    # -- the history explorer and export (store.readings) -----------------------------------------
+
+    def _with(self, quantity: str, stations: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(s for s in stations if quantity in self.catalogue[s].quantities)
+
+    def _fetch(
+        self, quantity: Quantity, stations: tuple[str, ...], start_ms: int, end_ms: int, aggregation: Aggregation
+    ) -> dict[str, pd.DataFrame]:
+        """``store.readings.fetch`` as one frame per station (every station given, empty when it has nothing)."""
+        if not stations:
+            return {}
+        try:
+            found = readings.fetch(self.client, quantity, Selection(stations, start_ms, end_ms, aggregation, self.zone))
+        except InfluxError as exc:
+            raise DataUnavailableError(str(exc)) from exc
+        return {station: rows_frame(found.get(station, [])) for station in stations}
+
+    def history(
+        self,
+        stations: tuple[str, ...],
+        start_ms: int,
+        end_ms: int,
+        level_aggregation: Aggregation,
+        rain_aggregation: Aggregation,
+    ) -> History:
+        """Levels and rain of catalogue stations over ``[start_ms, end_ms)`` at the given aggregations (cached).
+
+        Raises:
+            KeyError: a station not in the catalogue.
+            DataUnavailableError: InfluxDB did not answer.
+        """
+        chosen = tuple(self.catalogue[s].id for s in stations)
+
+        def load() -> History:
+            level = self._fetch("level", self._with("level", chosen), start_ms, end_ms, level_aggregation)
+            rain = self._fetch("rain", self._with("rain", chosen), start_ms, end_ms, rain_aggregation)
+            return History(start_ms, end_ms, level, rain)
+
+        key = ("history", chosen, start_ms, end_ms, level_aggregation, rain_aggregation)
+        return self.history_cache.get(key, load)
+
+    def event_stats(self, stations: tuple[str, ...], start_ms: int, end_ms: int) -> list[stats.StationStats]:
+        """Peak, time at or above warning and guaranteed, rain total and maximum intensities per station (cached).
+
+        Definitions in ``dashboard.stats``. Bounded reads: the peak is InfluxDB's ``max()``; the
+        time above a threshold reads raw levels only in the hours whose maximum reaches it (plus the
+        station's hold; over the whole range, a week at a time, when they are more than
+        ``MAX_RAW_SPANS`` spans), rain is read raw over the range, a week at a time.
+
+        Raises:
+            KeyError: a station not in the catalogue.
+            DataUnavailableError: InfluxDB did not answer.
+        """
+        chosen = tuple(self.catalogue[s].id for s in stations)
+        return self.history_cache.get(
+            ("stats", chosen, start_ms, end_ms), lambda: self._stats(chosen, start_ms, end_ms)
+        )
+
+    def _stats(self, stations: tuple[str, ...], start_ms: int, end_ms: int) -> list[stats.StationStats]:
+        level_ids = self._with("level", stations)
+        try:
+            peaks = readings.peaks(self.client, "level", Selection(level_ids, start_ms, end_ms, "raw", self.zone))
+        except InfluxError as exc:
+            raise DataUnavailableError(str(exc)) from exc
+        hourly = self._fetch("level", level_ids, start_ms, end_ms, "1h")
+        rain = self._raw("rain", self._with("rain", stations), start_ms, end_ms)
+        out = []
+        for station_id in stations:
+            station = self.catalogue[station_id]
+            found = stats.StationStats(station.id)
+            if station.id in hourly:
+                thresholds = {
+                    key: value
+                    for key, value in (
+                        ("threshold.warning", station.warning_m),
+                        ("threshold.guaranteed", station.guaranteed_m),
+                    )
+                    if value is not None
+                }
+                hold = station.stale_after_s() * 1000
+                raw = self._raw_levels(
+                    station.id,
+                    hourly=hourly[station.id],
+                    thresholds=thresholds,
+                    hold_ms=hold,
+                    start_ms=start_ms,
+                    end_ms=end_ms,
+                )
+                peak = peaks.get(station.id)
+                found = replace(
+                    found,
+                    peak_m=peak.value if peak else None,
+                    peak_ms=peak.time_ms if peak else None,
+                    above={
+                        key: (value, stats.time_at_or_above(raw, value, hold_ms=hold, end_ms=end_ms))
+                        for key, value in thresholds.items()
+                    },
+                )
+            if station.id in rain:
+                total, windows = stats.rain_stats(rain[station.id], default_interval_s=station.interval_s)
+                found = replace(found, rain_total_mm=total, rain_max=windows)
+            out.append(found)
+        return out
+
+    def _raw_levels(
+        self,
+        station_id: str,
+        *,
+        hourly: pd.DataFrame,
+        thresholds: dict[str, float],
+        hold_ms: int,
+        start_ms: int,
+        end_ms: int,
+    ) -> pd.DataFrame:
+        """The raw levels that can count towards the time above the lowest threshold (``stats.spans_at_or_above``)."""
+        if not thresholds:
+            return rows_frame([])
+        spans = stats.spans_at_or_above(hourly, min(thresholds.values()), bucket_ms=HOUR_MS, hold_ms=hold_ms)
+        if len(spans) > MAX_RAW_SPANS:
+            return self._raw("level", (station_id,), start_ms, end_ms)[station_id]
+        frames = [
+            self._fetch("level", (station_id,), max(low, start_ms), min(high, end_ms), "raw")[station_id]
+            for low, high in spans
+            if max(low, start_ms) < min(high, end_ms)
+        ]
+        return pd.concat(frames, ignore_index=True) if frames else rows_frame([])
+
+    def _raw(
+        self, quantity: Quantity, stations: tuple[str, ...], start_ms: int, end_ms: int
+    ) -> dict[str, pd.DataFrame]:
+        """Raw readings of each station over the range, read a window at a time (``store.readings.stream``)."""
+        if not stations:
+            return {}
+        found: dict[str, list[Row]] = {station: [] for station in stations}
+        for row in self.stream_rows(stations, start_ms, end_ms, "raw", quantities=(quantity,)):
+            found[row.station].append(row)
+        return {station: rows_frame(rows) for station, rows in found.items()}
+
+    def stream_rows(
+        self,
+        stations: tuple[str, ...],
+        start_ms: int,
+        end_ms: int,
+        aggregation: Aggregation,
+        *,
+        quantities: tuple[Quantity, ...] = ("level", "rain"),
+    ) -> Iterator[Row]:
+        """Every row of the selection in time order, a window at a time (``store.readings.stream``; not cached).
+
+        Raises:
+            DataUnavailableError: InfluxDB did not answer (rows already yielded stay yielded).
+        """
+        selection = Selection(stations, start_ms, end_ms, aggregation, self.zone)
+        try:
+            yield from readings.stream(self.client, quantities, selection)
+        except InfluxError as exc:
+            raise DataUnavailableError(str(exc)) from exc
+
+
+def rows_frame(rows: list[Row]) -> pd.DataFrame:
+    """``store.readings`` rows as a frame: time_ms (int), value (float), interval_s (float, NaN when none)."""
+    return pd.DataFrame(
+        {
+            "time_ms": pd.array([row.time_ms for row in rows], dtype="int64"),
+            "value": pd.array([row.value for row in rows], dtype="float64"),
+            "interval_s": pd.array(
+                [float("nan") if row.interval_s is None else float(row.interval_s) for row in rows], dtype="float64"
+            ),
+        }
+    )

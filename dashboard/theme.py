@@ -90,6 +90,9 @@ table.fw-table { border-collapse: collapse; width: 100%; }
 table.fw-table th, table.fw-table td { text-align: left; padding: .25em .5em; border-bottom: 1px solid #e5e5e5; }
 .fw-badge { display: inline-block; min-width: 4.5em; text-align: center; padding: 0 .4em; border-radius: 4px;
   color: #000; font-weight: bold; }
+.fw-button { display: inline-block; padding: .25em .9em; border: 1px solid #1565c0; border-radius: 4px;
+  background: #fff; text-decoration: none; }
+.fw-button:hover { background: #e3f2fd; }
 .fw-error { background: #b71c1c; color: #fff; padding: .6em 1em; font-weight: bold; }
 
 /* the wall display: dark, high contrast, large type, readable from across the room (1080p and 4K) */

@@ -120,16 +120,21 @@ def _offset_ms(aggregation: str, quantity: str) -> int:
     return offset + (1 if quantity == "rain" else 0)
 
 
+def _condition(quantity: Quantity, selection: Selection) -> str:
+    """The WHERE condition of the selection's stations and range (rain: ``(start, end]``, levels ``[start, end)``)."""
+    where = station_condition(selection.stations)
+    low, high = (">", "<=") if quantity == "rain" else (">=", "<")
+    bounds = f"time {low} {int(selection.start_ms)}ms AND time {high} {int(selection.end_ms)}ms"
+    return f"{where} AND {bounds}" if where else bounds
+
+
 def query(quantity: Quantity, selection: Selection) -> str:
     """The InfluxQL of one quantity's values over the selection, grouped by station.
 
     Rain ranges are (start, end] like their buckets, so that consecutive ranges split no interval.
     """
-    where = station_condition(selection.stations)
     measurement = MEASUREMENT[quantity]
-    low, high = (">", "<=") if quantity == "rain" else (">=", "<")
-    bounds = f"time {low} {int(selection.start_ms)}ms AND time {high} {int(selection.end_ms)}ms"
-    condition = f"{where} AND {bounds}" if where else bounds
+    condition = _condition(quantity, selection)
     aggregation = selection.aggregation
     if aggregation == "raw":
         fields = "value, interval_s" if quantity == "rain" else "value"
@@ -160,6 +165,26 @@ def fetch(client: InfluxClient, quantity: Quantity, selection: Selection) -> dic
             interval = int(values[2]) if len(values) > 2 and values[2] is not None else None
             time_ms = _stamp(int(values[0]), aggregation, quantity)
             rows.append(Row(time_ms, station, quantity, float(values[1]), interval))
+    return found
+
+
+def peaks(client: InfluxClient, quantity: Quantity, selection: Selection) -> dict[str, Row]:
+    """Each station's highest raw value over the selection's range, at the time of that reading.
+
+    InfluxDB's ``max()`` selector keeps the time of the point it selects; of equal maxima it keeps
+    the earliest. The selection's aggregation is not used.
+
+    Raises:
+        InfluxError: InfluxDB failed.
+    """
+    text = f"SELECT max(value) AS value FROM {MEASUREMENT[quantity]} WHERE {_condition(quantity, selection)} "
+    text += "GROUP BY station"
+    found: dict[str, Row] = {}
+    for series in client.query(text):
+        for values in series.values:
+            if values[1] is not None:
+                station = series.tags["station"]
+                found[station] = Row(int(values[0]), station, quantity, float(values[1]))
     return found
 
 

@@ -17,6 +17,7 @@ from config.i18n import texts
 from config.settings import Settings
 from dashboard import figures, geo, status, theme
 from dashboard.cache import TTLCache
+from dashboard.components import history as history_parts
 from dashboard.pages import wall
 
 REPO = Path(__file__).resolve().parent.parent
@@ -289,7 +290,7 @@ def test_translations_cover_every_key_in_both_languages() -> None:
         used |= set(
             re.findall(
                 r"""["']((?:wall|station|col|map|nav|hover|fig|range|threshold|alert|unit|app|"""
-                r"""status|state|kind|rule)\.[a-z0-9_.]+)["']""",
+                r"""status|state|kind|rule|history|export)\.[a-z0-9_.]+)["']""",
                 path.read_text(encoding="utf-8"),
             )
         )
@@ -299,6 +300,16 @@ def test_translations_cover_every_key_in_both_languages() -> None:
     used = {key for key in used if not key.endswith(".")}
     used |= {f"map.rain.{c}" for c in status.RAIN_CLASSES} | {"hover.rain_h1", "hover.rain_h3"}
     used |= {f"layer.{kind}" for kind in (*geo.LAYER_KINDS, "water", "st_rain", "st_level")}
+    # the history explorer's and the export's keys built from aggregations, presets and alignments
+    aggregations = ("raw", "5m", "1h", "1d")
+    used |= {f"history.{kind}_agg.{a}" for kind in ("level", "rain") for a in aggregations}
+    used |= {f"history.agg.{a}" for a in ("auto", *aggregations)} | {f"export.agg.{a}" for a in aggregations}
+    used |= {f"history.range.{r}" for r in ("24h", "7d", "30d", "1y", "custom")}
+    used |= {f"history.{prefix}{a}" for prefix in ("align.", "hours_from_") for a in ("start", "peak")}
+    used |= {f"history.event_{e}" for e in "ab"}
+    used |= {f"history.picker.{key}" for key in history_parts.PICKER_LABELS}
+    columns = ("station", "peak", "peak_time", "above_warning", "above_guaranteed", "rain_total", "rain_1h", "rain_24h")
+    used |= {f"history.col.{key}" for key in columns}
     assert used - set(en) == set()
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from config.hydrotime import hydro_day_bounds_ms, hydro_day_of, hydro_day_start_ms
-from store.readings import DAY_MS, HOUR_MS, Selection, choose, fetch, query, stream, windows
+from store.readings import DAY_MS, HOUR_MS, Selection, choose, fetch, peaks, query, stream, windows
 from tests.conftest import Env
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -181,3 +181,25 @@ def test_hydrological_day_helpers_agree() -> None:
     assert hydro_day_of(start, ZONE) == date(2021, 12, 31)
     assert hydro_day_start_ms(end, ZONE) == end
     assert hydro_day_start_ms(end - 1, ZONE) == start
+
+
+@pytest.mark.services
+def test_peaks_are_the_highest_raw_reading_with_its_time(seeded: Env, raw: pd.DataFrame) -> None:
+    """max() per station over the range gives the highest raw level and the time of its first occurrence."""
+    selection = Selection(("T01", "T02"), START_MS + 37 * 60_000, START_MS + 3 * DAY_MS, "1h", ZONE)
+    got = peaks(seeded.client, "level", selection)
+    levels = raw[(raw["quantity"] == "level") & (raw["time_ms"] >= selection.start_ms)]
+    levels = levels[levels["time_ms"] < selection.end_ms]
+    for station in ("T01", "T02"):
+        own = levels[levels["station"] == station]
+        top = own["value"].max()
+        assert got[station].value == top
+        assert got[station].time_ms == own[own["value"] == top]["time_ms"].min()
+    # a tie: the earliest reading of the maximum
+    seeded.client.write(
+        "\n".join(
+            f'level,station=P1 flags="",lag_s=0,value={v} {START_MS + i * 300_000}' for i, v in enumerate([1, 3, 2, 3])
+        ).encode()
+    )
+    tie = peaks(seeded.client, "level", Selection(("P1",), START_MS, START_MS + DAY_MS, "raw", ZONE))["P1"]
+    assert (tie.time_ms, tie.value) == (START_MS + 300_000, 3.0)

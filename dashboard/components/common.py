@@ -29,7 +29,7 @@ def language_picker(language: str) -> Component:
 
 def header(language: str, active: str) -> Component:
     """The page header: title, navigation, language picker."""
-    links = [("/", "nav.map"), ("/wall", "nav.wall"), ("/alerts", "desk.nav")]
+    links = [("/", "nav.map"), ("/wall", "nav.wall"), ("/alerts", "desk.nav"), ("/history", "nav.history")]
     return html.Div(
         [
             html.H1(t(language, "app.title")),
@@ -96,3 +96,28 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], **kwargs: Any) 
 def station_link(station_id: str, name: str) -> Component:
     """A link to a station's page."""
     return dcc.Link(name, href=f"/station/{station_id}")
+
+
+def date_range(
+    component_id: str, start: str, end: str, today: str, language: str, *, start_id: str = "", end_id: str = ""
+) -> Component:
+    """Date pickers of a range of local days, first to last (the station page's and the history explorer's)."""
+    extra: dict[str, Any] = {}
+    if start_id:
+        extra = {"start_date_id": start_id, "end_date_id": end_id}
+    return dcc.DatePickerRange(
+        id=component_id,
+        start_date=start or None,
+        end_date=end or None,
+        max_date_allowed=today,
+        display_format="YYYY-MM-DD",
+        month_format="YYYY-MM",
+        first_day_of_week=1,
+        minimum_nights=0,
+        updatemode="bothdates",
+        clearable=True,
+        start_date_placeholder_text=t(language, "history.first_day"),
+        end_date_placeholder_text=t(language, "history.last_day"),
+        className="fw-dates",
+        **extra,
+    )

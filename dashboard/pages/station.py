@@ -11,7 +11,7 @@ from dash.development.base_component import Component
 from config.i18n import t
 from dashboard import figures, ids, status
 from dashboard.components import station as parts
-from dashboard.components.common import header
+from dashboard.components.common import date_range, header
 from dashboard.context import Context
 from dashboard.data import RANGES, DataUnavailableError
 
@@ -46,7 +46,17 @@ def layout(ctx: Context, station_id: str, language: str) -> Component:
             html.Div(
                 [
                     html.H2(f"{station.display_name(language)} ({station.id})", id="station-title"),
-                    dcc.Link(t(language, "station.back"), href="/"),
+                    html.Div(
+                        [
+                            dcc.Link(t(language, "station.back"), href="/"),
+                            dcc.Link(
+                                t(language, "history.open"),
+                                href=f"/history?stations={station.id}",
+                                id="station-history",
+                            ),
+                        ],
+                        className="fw-toolbar",
+                    ),
                     dcc.Store(id=ids.STATION_ID, data=station.id),
                     html.Div(
                         [
@@ -61,19 +71,14 @@ def layout(ctx: Context, station_id: str, language: str) -> Component:
                                 inline=True,
                                 style={"display": "inline-block"},
                             ),
-                            dcc.DatePickerRange(
-                                id=ids.STATION_DATES,
-                                start_date=status.local_date(now_ms - 6 * 86_400_000, ctx.zone),
-                                end_date=today,
-                                max_date_allowed=today,
-                                display_format="YYYY-MM-DD",
-                                month_format="YYYY-MM",
-                                first_day_of_week=1,
-                                minimum_nights=0,
-                                updatemode="bothdates",
-                                start_date_id=ids.STATION_DATE_START,
-                                end_date_id=ids.STATION_DATE_END,
-                                className="fw-dates",
+                            date_range(
+                                ids.STATION_DATES,
+                                status.local_date(now_ms - 6 * 86_400_000, ctx.zone),
+                                today,
+                                today,
+                                language,
+                                start_id=ids.STATION_DATE_START,
+                                end_id=ids.STATION_DATE_END,
                             ),
                         ],
                         className="fw-toolbar",
