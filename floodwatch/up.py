@@ -1,15 +1,24 @@
 """``floodwatch up``: the whole system locally, for a demo or a first look.
 
-Starts the local services, the ingester, the dashboard, and a replay of the Garonne flood of
-January 2022 aligned so that it happens now: the days before the moment ``--align`` names are sent
-at once (a gateway's backlog), the rest arrives live at its own pace. The alignment is pinned at
-the first run (``var/demo-epoch``), so running ``up`` again re-sends the same points at the same
-times (idempotent) instead of a second copy of the flood. Ctrl-C stops everything it started.
+Starts the local services, the ingester, the dashboard, and the Garonne flood of January 2022 twice:
+
+- at the first run, the event **at its real dates** (replayed at full speed: the archive a
+  hydrologist explores in ``/history`` over January 2022), pinned done in ``var/demo-archive``;
+- then **as if it were happening now**: the days before the moment ``--align`` names are sent at
+  once (a gateway's backlog), the rest arrives live at its own pace. The alignment is pinned at the
+  first run (``var/demo-epoch``), so running ``up`` again re-sends the same points at the same times
+  (idempotent) instead of a second copy of the flood.
+
+With no dashboard users yet, it makes a demo duty officer (``duty``, a random password kept in
+``var/demo-credentials``, 0600) so that alerts can be acknowledged at once. Ctrl-C stops everything
+it started.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -21,6 +30,7 @@ from types import FrameType
 
 from config.settings import Settings
 from config.tidy import format_time
+from config.users import User, hash_password, load_users, save_users
 from floodwatch.args import parse_time, settings_from
 from floodwatch.errors import UserError
 from floodwatch.services import LocalServices
@@ -41,6 +51,26 @@ def demo_align(var_dir: Path, align: str, now_ms: int) -> str:
         pin.write_text(f"{now_ms} first run of floodwatch up: the demo event is aligned to it\n")
         first_run_ms = now_ms
     return format_time(parse_time(align) + (now_ms - first_run_ms))
+
+
+def demo_login(settings: Settings) -> str:
+    """The demo officer's login to print: made (``duty``, random password) when there are no users yet."""
+    credentials = settings.var_dir / "demo-credentials"
+    users = load_users(settings.users_file)
+    if not users:
+        password = secrets.token_urlsafe(12)
+        save_users(
+            settings.users_file, {"duty": User("duty", "officer", "值班员 Duty officer", hash_password(password))}
+        )
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(credentials, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(f"duty {password}\n")
+        users = load_users(settings.users_file)
+    if "duty" in users and credentials.exists():
+        login, _, password = credentials.read_text().strip().partition(" ")
+        return f"demo duty officer: user {login}, password {password} (kept in {credentials})"
+    return f"users: {', '.join(sorted(users))} (floodwatch users list)"
 
 
 def _wait_http(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
@@ -100,7 +130,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"dataset time that is 'now' at the first run (default {DEMO_ALIGN})",
     )
     parser.add_argument("--no-replay", action="store_true", help="start the system without replaying data")
+    parser.add_argument(
+        "--no-archive",
+        action="store_true",
+        help="skip the first run's import of the dataset at its real dates (the archive for /history)",
+    )
     parser.set_defaults(func=run)
+
+
+def start_live(stack: Stack, settings: Settings, args: argparse.Namespace) -> None:
+    """The replay of the dataset as if it were happening now."""
+    align = demo_align(settings.var_dir, args.align, int(time.time() * 1000))
+    stack.spawn("replay", "replay", str(args.dataset), "--align", align)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -122,14 +163,24 @@ def run(args: argparse.Namespace) -> int:
         dashboard = stack.spawn("dashboard", "dashboard")
         url = f"http://{settings.dashboard.host}:{settings.dashboard.port}/"
         _wait_http(url, dashboard, 60)
-        if not args.no_replay:
-            align = demo_align(settings.var_dir, args.align, int(time.time() * 1000))
-            stack.spawn("replay", "replay", str(args.dataset), "--align", align)
-        print(f"\nfloodwatch is up: open {url}  (Ctrl-C stops everything)\n", flush=True)
+        archive_pin = settings.var_dir / "demo-archive"
+        archive = None
+        if not args.no_replay and not args.no_archive and not archive_pin.exists():
+            print(f"importing {args.dataset.name} at its real dates (the archive for /history), then live", flush=True)
+            archive = stack.spawn("archive", "replay", str(args.dataset), "--speed", "max")
+        elif not args.no_replay:
+            start_live(stack, settings, args)
+        print(f"\nfloodwatch is up: open {url}  (Ctrl-C stops everything)\n{demo_login(settings)}\n", flush=True)
         while not stopping:
             for name, process in (("ingester", ingester), ("dashboard", dashboard)):
                 if process.poll() is not None:
                     raise UserError(f"the {name} exited (status {process.returncode}); stopping everything")
+            if archive is not None and archive.poll() is not None:
+                if archive.returncode != 0:
+                    raise UserError(f"the archive import exited (status {archive.returncode}); stopping everything")
+                archive_pin.write_text(f"{args.dataset} imported at its real dates\n")
+                archive = None
+                start_live(stack, settings, args)
             time.sleep(0.5)
     finally:
         print("stopping: replay, dashboard, ingester, services...", file=sys.stderr, flush=True)

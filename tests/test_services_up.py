@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from config.settings import load_settings
+from config.users import load_users, verify_password
 from floodwatch.services import LocalServices, free_port, pid_alive
 from store.influx import InfluxClient
 from tests.conftest import eventually
@@ -80,7 +82,8 @@ def test_services_refuse_a_port_held_by_another_process(tmp_path: Path) -> None:
 
 
 def test_up_brings_everything_up_replays_garonne_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    """`floodwatch up` prints the URL, readings of the Garonne replay reach InfluxDB, Ctrl-C stops every process."""
+    """`floodwatch up` prints the URL and a demo officer login, stores the Garonne event at its real dates, then
+    replays it live, and Ctrl-C stops every process."""
     config = settings_file(tmp_path)
     settings = load_settings(config)
     process = subprocess.Popen(
@@ -94,7 +97,7 @@ def test_up_brings_everything_up_replays_garonne_and_stops_cleanly_on_ctrl_c(tmp
         assert process.stdout is not None
         deadline = time.monotonic() + 120
         seen = ""
-        while "floodwatch is up" not in seen and time.monotonic() < deadline and process.poll() is None:
+        while "demo duty officer" not in seen and time.monotonic() < deadline and process.poll() is None:
             seen += process.stdout.readline()
         assert f"http://127.0.0.1:{settings.dashboard.port}/" in seen, seen
         client = InfluxClient(settings.influx)
@@ -105,7 +108,22 @@ def test_up_brings_everything_up_replays_garonne_and_stops_cleanly_on_ctrl_c(tmp
             except Exception:  # noqa: BLE001 - the database may not exist yet
                 return 0
 
-        eventually(lambda: stored() > 10_000, 120, message="the Garonne backlog flowing in")
+        eventually(lambda: stored() > 10_000, 120, message="the Garonne archive flowing in")
+        january_2022 = "time >= '2022-01-01T00:00:00Z' AND time < '2022-02-01T00:00:00Z'"
+        archived = client.query(f"SELECT count(value) FROM level WHERE {january_2022}")
+        assert archived, "the event at its real dates, for the history explorer"
+        # then live: the event aligned so that it happens now (its backlog of the days before)
+        recent = f"time > {int(time.time() * 1000) - 15 * 86_400_000}ms"
+        eventually(
+            lambda: bool(client.query(f"SELECT count(value) FROM level WHERE {recent}")),
+            180,
+            message="the live replay started after the archive",
+        )
+        assert (settings.var_dir / "demo-archive").exists()
+        login = re.search(r"demo duty officer: user (\S+), password (\S+) ", seen)
+        assert login, seen
+        assert load_users(settings.users_file)[login.group(1)].role == "officer"
+        assert verify_password(load_users(settings.users_file)[login.group(1)], login.group(2))
         local = LocalServices(settings)
         pids = [s.pid() for s in local.all]
         os.killpg(process.pid, signal.SIGINT)
