@@ -54,11 +54,17 @@ class Context:
         return {sid: station.display_name(language) for sid, station in self.catalogue.items()}
 
     def station_traces(
-        self, snapshot: Snapshot, language: str, rain_column: str = "", shown: Collection[str] | None = None
+        self,
+        snapshot: Snapshot,
+        language: str,
+        rain_column: str = "",
+        shown: Collection[str] | None = None,
+        scale: float = 1.0,
     ) -> list[dict[str, Any]]:
         """The map's station traces for ``snapshot`` (``figures.station_traces``), built once per snapshot and view."""
-        key = ("stations", snapshot.now_ms, language, rain_column, None if shown is None else frozenset(shown))
+        key = ("stations", snapshot.now_ms, language, rain_column, None if shown is None else frozenset(shown), scale)
         table = snapshot.table if shown is None else figures.shown_stations(snapshot.table, shown)
         return self.drawn.get(
-            key, lambda: figures.station_traces(table, self.names(language), self.zone, language, rain_column)
+            key,
+            lambda: figures.station_traces(table, self.names(language), self.zone, language, rain_column, scale),
         )

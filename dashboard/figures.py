@@ -8,6 +8,7 @@ traces; a click reads the station id from ``customdata``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -236,10 +237,17 @@ def _marker_trace(  # noqa: PLR0917 - the parts of one legend entry
 RAIN_VIEW_KEEPS_STATE: Final = ("stale", "nodata", "suspect")
 
 
-def station_traces(
-    table: pd.DataFrame, names: Mapping[str, str], zone: ZoneInfo, language: str, rain_column: str = ""
+def station_traces(  # noqa: PLR0917 - what the stations are drawn from
+    table: pd.DataFrame,
+    names: Mapping[str, str],
+    zone: ZoneInfo,
+    language: str,
+    rain_column: str = "",
+    scale: float = 1.0,
 ) -> list[dict[str, Any]]:
     """One ``Scattermap`` trace per (kind, state) present, most urgent drawn on top, as plain dicts.
+
+    ``scale`` multiplies the marker sizes (a 4K wall: 2, so that they look as on 1080p).
 
     With ``rain_column`` (a key of ``status.RAIN_CLASSES``), rain gauges are coloured by their total
     over that window in graduated classes instead (one trace per class, wettest on top); a silent,
@@ -265,7 +273,7 @@ def station_traces(
                         group,
                         hover_texts(group, names, zone, language, rain_column),
                         RAIN_CLASS_COLOURS[number],
-                        RAIN_CLASS_SIZES[number],
+                        round(RAIN_CLASS_SIZES[number] * scale),
                         status.rain_class_label(number, rain_column),
                         kind_title,
                         kind,
@@ -281,7 +289,7 @@ def station_traces(
                     group,
                     hover_texts(group, names, zone, language),
                     STATE_COLOURS[state],
-                    KIND_SIZES.get(kind, 10),
+                    round(KIND_SIZES.get(kind, 10) * scale),
                     t(language, "state." + state),
                     kind_title,
                     kind,
@@ -289,6 +297,23 @@ def station_traces(
                 )
             )
     return traces
+
+
+#: the wall's map type size on a 1080p screen
+WALL_FONT: Final = 16
+
+
+def wall_scaled(zoom: float, scale: float) -> dict[tuple[str, ...], float]:
+    """The wall map's layout values for a screen ``scale`` times as wide as 1080p, by layout path.
+
+    One zoom level more per doubling shows the same area; the type grows with the screen.
+    """
+    size = round(WALL_FONT * scale)
+    return {
+        ("map", "zoom"): zoom + math.log2(scale),
+        ("font", "size"): size,
+        ("hoverlabel", "font", "size"): size,
+    }
 
 
 def base_map(
@@ -314,7 +339,7 @@ def base_map(
         uirevision=MAP_REVISION,
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
         paper_bgcolor=palette["paper"],
-        font={"color": palette["text"], "size": 16 if dark else 13},
+        font={"color": palette["text"], "size": WALL_FONT if dark else 13},
         legend={
             "x": 0.005,
             "y": 0.995,
@@ -324,7 +349,7 @@ def base_map(
             "groupclick": "toggleitem",
             "uirevision": MAP_REVISION,
         },
-        hoverlabel={"font": {"size": 16 if dark else 13}},
+        hoverlabel={"font": {"size": WALL_FONT if dark else 13}},
         annotations=[
             {
                 "text": attribution,

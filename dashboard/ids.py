@@ -36,6 +36,7 @@ WALL_RED: Final = "wall-red"  # server: ids of the stations shown red
 WALL_RED_SEEN: Final = "wall-red-seen"  # client: the red ids of the previous refresh
 WALL_AUDIO: Final = "wall-audio"
 WALL_SOUND_NOTE: Final = "wall-sound-note"
+WALL_SCALE: Final = "wall-scale"  # client: the screen's width over 1920 px (4K: 2)
 
 STATION_ID: Final = "station-id"
 STATION_RANGE: Final = "station-range"

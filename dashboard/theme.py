@@ -96,8 +96,9 @@ table.fw-table th, table.fw-table td { text-align: left; padding: .25em .5em; bo
 .fw-error { background: #b71c1c; color: #fff; padding: .6em 1em; font-weight: bold; }
 
 /* the wall display: dark, high contrast, large type, readable from across the room (1080p and 4K) */
-.fw-wall { background: #0d1117; color: #f2f2f2; min-height: 100vh; padding: .6vw 1vw;
-  font-size: clamp(14px, 1.05vw, 40px); display: flex; flex-direction: column; gap: .6vw; }
+.fw-wall { background: #0d1117; color: #f2f2f2; height: 100vh; box-sizing: border-box; overflow: hidden;
+  padding: .6vw 1vw; font-size: clamp(14px, 1.05vw, 40px); display: flex; flex-direction: column; gap: .6vw; }
+.fw-wall .fw-lang label { color: #c9d1d9; }
 .fw-wall a { color: #90caf9; }
 .fw-wall-top { display: flex; align-items: baseline; gap: 2vw; }
 .fw-wall-top h1 { font-size: 1.8em; margin: 0; }
@@ -106,7 +107,14 @@ table.fw-table th, table.fw-table td { text-align: left; padding: .25em .5em; bo
 .fw-datatime { font-size: 1.1em; color: #c9d1d9; }
 .fw-wall-body { display: grid; grid-template-columns: 62fr 38fr; gap: 1vw; flex: 1; min-height: 0; }
 .fw-wall-map { height: calc(100vh - 6.5em); min-height: 400px; }
-.fw-wall-side { display: flex; flex-direction: column; gap: .8vw; overflow: hidden; }
+/* one screen, never a scroll bar: each panel gets its share of the height and clips its last rows
+   (the most urgent are first) */
+.fw-wall-side { display: flex; flex-direction: column; gap: .8vw; overflow: hidden; min-height: 0; }
+.fw-wall-side .fw-panel { flex: 1 1 0; min-height: 0; overflow: hidden; }
+.fw-wall-side .fw-panel:nth-child(2) { flex-grow: 1.6; }
+.fw-wall table.fw-table { width: 100%; }
+.fw-wall .fw-name { display: inline-block; max-width: 9.5em; overflow: hidden; text-overflow: ellipsis;
+  white-space: nowrap; vertical-align: bottom; }
 .fw-counters { display: grid; grid-template-columns: repeat(7, 1fr); gap: .4vw; }
 .fw-counter { background: #161b22; border-radius: 6px; padding: .3em .4em; text-align: center;
   border: 2px solid #30363d; }

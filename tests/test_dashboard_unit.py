@@ -680,3 +680,32 @@ def test_red_stations() -> None:
     frame.loc[frame["id"] == "R1", "state"] = "red"
     assert status.red_stations(frame) == ["R1"]
     assert status.red_stations(frame.iloc[0:0]) == []
+
+
+def test_a_4k_wall_shows_the_same_area_with_markers_and_type_twice_as_large() -> None:
+    """Twice as wide as 1080p: one zoom level more, type and markers doubled; 1080p unchanged."""
+    assert figures.wall_scaled(7.0, 2.0) == {
+        ("map", "zoom"): 8.0,
+        ("font", "size"): 2 * figures.WALL_FONT,
+        ("hoverlabel", "font", "size"): 2 * figures.WALL_FONT,
+    }
+    assert figures.wall_scaled(7.0, 1.0)[("map", "zoom")] == 7.0
+    table = pd.DataFrame(
+        [
+            {
+                "id": "A",
+                "kind": "river",
+                "state": "red",
+                "lat": 1.0,
+                "lon": 2.0,
+                "quantity": "level",
+                "value": 1.0,
+                "time_ms": NOW,
+                "trend": 0.1,
+                "rain_h24": None,
+            }
+        ]
+    )
+    one = figures.station_traces(table, {}, ZONE, "en")
+    two = figures.station_traces(table, {}, ZONE, "en", scale=2.0)
+    assert two[0]["marker"]["size"] == 2 * one[0]["marker"]["size"]

@@ -38,13 +38,19 @@ def counters(values: status.Counters, language: str) -> list[Component]:
     ]
 
 
+def _name(station_id: str, names: Mapping[str, str]) -> Component:
+    """A station's name, cut with an ellipsis when long (whole on hover): the panels keep one line a row."""
+    name = names.get(station_id, station_id)
+    return html.Span(name, title=name, className="fw-name")
+
+
 def nearest(rows: pd.DataFrame, names: Mapping[str, str], language: str) -> Component:
     """Level stations highest above (or closest below) their warning stage."""
     body = []
     for row in status.records(rows):
         body.append(
             [
-                names.get(row["id"], row["id"]),
+                _name(row["id"], names),
                 badge(row["state"], language),
                 status.format_value(float(row["value"]), "level"),
                 status.format_value(float(row["warning_m"]), "level"),
@@ -73,7 +79,7 @@ def latest_alerts(
     rows = [
         [
             badge(a.level, language),
-            names.get(a.station, a.station),
+            _name(a.station, names),
             rule_name(a.rule, language),
             status.format_time(a.raised_ms, zone, date=False),
             t(language, "alert." + a.state),
@@ -93,7 +99,7 @@ def rain_totals(rows: pd.DataFrame, names: Mapping[str, str], language: str) -> 
     if rows.empty:
         return html.Div(t(language, "wall.no_rain"))
     body = [
-        [names.get(row["id"], row["id"]), *(f"{_mm(row[c]):.1f}" for c in ("rain_h1", "rain_h24", "rain_day"))]
+        [_name(row["id"], names), *(f"{_mm(row[c]):.1f}" for c in ("rain_h1", "rain_h24", "rain_day"))]
         for row in status.records(rows)
     ]
     headers = [t(language, k) for k in ("col.station", "col.h1", "col.h24", "col.day")]

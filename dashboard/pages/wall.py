@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from dash import Dash, Input, Output, Patch, State, dcc, html, no_update
+from dash import Dash, Input, Output, Patch, State, callback_context, dcc, html, no_update
 from dash.development.base_component import Component
 
 from config.i18n import t
@@ -41,6 +41,9 @@ function (n, seen, status, texts) {
           (gone || dbDown) ? 'fw-wall-body fw-dim' : 'fw-wall-body'];
 }
 """
+
+#: once, at load: how much larger than a 1080p screen this one is (in quarters; never below 1)
+SCALE_JS: Final = "function (texts) { return Math.max(1, Math.round(window.innerWidth / 1920 * 4) / 4); }"
 
 #: a station newly red since the previous refresh plays the alarm (when ``dashboard.alarm_sound``);
 #: the first answer after loading is the baseline (a reload does not beep for what is already red)
@@ -140,6 +143,7 @@ def layout(ctx: Context, language: str) -> Component:
             dcc.Store(id=ids.WALL_TEXTS, data=texts),
             dcc.Store(id=ids.WALL_RED),
             dcc.Store(id=ids.WALL_RED_SEEN),
+            dcc.Store(id=ids.WALL_SCALE),
         ],
         id=ids.WALL,
         className="fw-wall",
@@ -169,9 +173,10 @@ def register(app: Dash, ctx: Context) -> None:
         Output(ids.WALL_STATUS, "data"),
         Output(ids.WALL_RED, "data"),
         Input(ids.WALL_TICK, "n_intervals"),
+        Input(ids.WALL_SCALE, "data"),
         State(ids.LANG, "data"),
     )
-    def refresh(_n: int | None, language: str) -> tuple[Any, ...]:
+    def refresh(_n: int | None, scale: Any, language: str) -> tuple[Any, ...]:
         try:
             snapshot = ctx.data.snapshot()
         except DataUnavailableError:
@@ -179,7 +184,15 @@ def register(app: Dash, ctx: Context) -> None:
         names = ctx.names(language)
         table = snapshot.table
         patch = Patch()
-        patch["data"] = ctx.station_traces(snapshot, language)
+        scale = scale if isinstance(scale, int | float) and 1 <= scale <= 4 else 1.0
+        patch["data"] = ctx.station_traces(snapshot, language, scale=scale)
+        if callback_context.triggered_id == ids.WALL_SCALE and scale > 1:
+            # once, when the screen's size is known: the same area and type sizes as on 1080p
+            for path, value in figures.wall_scaled(ctx.zoom, scale).items():
+                target = patch["layout"]
+                for part in path[:-1]:
+                    target = target[part]
+                target[path[-1]] = value
         counts = status.counters(table)
         newest = snapshot.newest_ms
         data_time = f"{t(language, 'wall.data_time')} {status.format_time(newest, ctx.zone, seconds=True) or '–'}"
@@ -196,6 +209,7 @@ def register(app: Dash, ctx: Context) -> None:
             status.red_stations(table),
         )
 
+    app.clientside_callback(SCALE_JS, Output(ids.WALL_SCALE, "data"), Input(ids.WALL_TEXTS, "data"))
     app.clientside_callback(
         SEEN_JS,
         Output(ids.WALL_SEEN, "data"),
