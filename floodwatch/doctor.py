@@ -19,6 +19,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from config.catalogue import load_catalogue
 from config.errors import ConfigError
 from config.settings import SECRETS_FILE_ENV, Settings
+from config.users import load_users
 from floodwatch.args import settings_from
 from ingest.rules import read_critical_rain, read_flood_limits
 from store.influx import InfluxClient, InfluxError
@@ -95,6 +96,38 @@ def check_permissions(settings: Settings, env: dict[str, str]) -> Iterator[Check
             "" if private else "missing or readable by others",
             f"chmod 600 {secrets}",
         )
+
+
+def check_dashboard(settings: Settings) -> Iterator[Check]:
+    """The users file loads and is private, someone may act on alerts, and the cookie key is private."""
+    path = settings.users_file
+    try:
+        users = load_users(path)
+    except ConfigError as exc:
+        yield Check(f"dashboard users {path}", False, str(exc).splitlines()[0], exc.hint or "")
+        return
+    officers = sorted(u.login for u in users.values() if u.may("officer"))
+    if not users:
+        yield Check(
+            f"dashboard users {path}",
+            not settings.dashboard.login_required,
+            "none: nobody can acknowledge alerts"
+            + ("; login_required is on, so nobody can log in" if settings.dashboard.login_required else ""),
+            "add one: floodwatch users add NAME --role officer",
+        )
+    else:
+        private = not path.stat().st_mode & 0o077
+        yield Check(
+            f"dashboard users {path}",
+            private and bool(officers),
+            f"{len(users)} users, officers: {', '.join(officers) or 'none'}"
+            + ("" if private else "; readable by group or others"),
+            f"chmod 600 {path}" if not private else "add an officer: floodwatch users add NAME --role officer",
+        )
+    key = settings.var_dir / "dashboard_secret_key"
+    if settings.dashboard.secret_key is None and key.exists():
+        private = not key.stat().st_mode & 0o077
+        yield Check(f"session cookie key {key}", private, "" if private else "readable by others", f"chmod 600 {key}")
 
 
 def check_influx(settings: Settings) -> Iterator[Check]:
@@ -186,6 +219,7 @@ def diagnose(settings: Settings, env: dict[str, str]) -> list[Check]:
     return [
         *check_config(settings),
         *check_permissions(settings, env),
+        *check_dashboard(settings),
         *check_influx(settings),
         *check_mqtt(settings),
     ]
@@ -197,8 +231,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "doctor",
         help="check the configuration, connections and permissions, and say what to fix",
         description="Loads the settings and the catalogue, checks that the state folder is writable and the "
-        "secrets file private, that InfluxDB answers and accepts the credentials, and that the broker accepts "
-        "the ingester's user and lets it subscribe. Exit status 0 when all is well, 1 otherwise.",
+        "secrets file private, that the dashboard's users file is private and has an officer, that InfluxDB "
+        "answers and accepts the credentials, and that the broker accepts the ingester's user and lets it subscribe. "
+        "Exit status 0 when all is well, 1 otherwise.",
     )
     parser.set_defaults(func=run)
 

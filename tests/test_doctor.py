@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from config.users import User, hash_password, save_users
 from floodwatch.services import LocalServices, free_port
 from tests.conftest import write_env
 
@@ -61,3 +62,25 @@ def test_doctor_names_each_problem_and_its_fix(tmp_path: Path, services: LocalSe
     assert "[FAIL] InfluxDB at" in out
     assert "[FAIL] MQTT broker 127.0.0.1:" in out
     assert "problem(s) to fix" in out
+
+
+def test_doctor_checks_the_dashboards_users_and_cookie_key(
+    tmp_path: Path, services: LocalServices, stream_catalogue: Path
+) -> None:
+    """A users file readable by others or without an officer, and a readable cookie key, are named with their fix."""
+    env = write_env(tmp_path, services, stream_catalogue)
+    users = env.settings.users_file
+    save_users(users, {"screen": User("screen", "viewer", "", hash_password("a-long-password"))})
+    users.chmod(0o644)
+    key = env.settings.var_dir / "dashboard_secret_key"
+    key.write_text("0" * 64)
+    key.chmod(0o644)
+    out = doctor(env.path).stdout
+    assert f"[FAIL] dashboard users {users}: 1 users, officers: none; readable by group or others" in out
+    assert f"Fix: chmod 600 {users}" in out
+    assert f"[FAIL] session cookie key {key}" in out
+    users.chmod(0o600)
+    key.chmod(0o600)
+    out = doctor(env.path).stdout
+    assert "Fix: add an officer: floodwatch users add NAME --role officer" in out
+    assert f"[ok ] session cookie key {key}" in out
