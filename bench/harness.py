@@ -335,6 +335,19 @@ def acked(runs: Iterable[Run], counter: str = "acked") -> int:
     return int(sum(metrics(run).get(f"floodwatch_ingest_messages_{counter}_total", 0.0) for run in runs))
 
 
+def last_ack_s(run: Run) -> float:
+    """When the ingester of ``run`` last acknowledged messages (its own wall clock, epoch seconds)."""
+    return metrics(run)["floodwatch_ingest_last_ack_timestamp_seconds"]
+
+
+def span_s(runs: Iterable[Run]) -> float:
+    """Seconds from the first message the ingesters of ``runs`` received to their last acknowledgement."""
+    found = [metrics(run) for run in runs]
+    first = min(m["floodwatch_ingest_first_received_timestamp_seconds"] for m in found)
+    last = max(m["floodwatch_ingest_last_ack_timestamp_seconds"] for m in found)
+    return last - first
+
+
 def count_points(client: InfluxClient, measurement: str = "level, rain") -> int:
     """Points stored, counted by InfluxDB."""
     series = client.query(f"SELECT count(value) FROM {measurement} WHERE time > 0")

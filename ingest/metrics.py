@@ -25,6 +25,8 @@ class Metrics:
     queue_depth: int = 0
     spool_bytes: int = 0
     oldest_unacked_ms: int = 0  # arrival time of the oldest message not yet acknowledged
+    first_received_ms: int = 0  # arrival time of the first message since the start
+    last_acked_ms: int = 0  # wall time of the last acknowledgement (stored or dead-lettered)
     mqtt_connected: bool = False
     influx_ok: bool = True
     spool_full: bool = False
@@ -98,6 +100,18 @@ class Metrics:
                 int(self.mqtt_connected),
             ),
             _metric("floodwatch_ingest_influx_ok", "gauge", "1 when the last write succeeded", int(self.influx_ok)),
+            _metric(
+                "floodwatch_ingest_first_received_timestamp_seconds",
+                "gauge",
+                "when the first message since the start arrived (0: none yet)",
+                self.first_received_ms / 1000,
+            ),
+            _metric(
+                "floodwatch_ingest_last_ack_timestamp_seconds",
+                "gauge",
+                "when messages were last acknowledged: stored, spooled or dead-lettered (0: none yet)",
+                self.last_acked_ms / 1000,
+            ),
         ]
         return "\n".join(out) + "\n"
 

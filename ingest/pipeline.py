@@ -109,6 +109,8 @@ class Ingester:
     # -- paho's network thread: convert and enqueue only -------------------------------------
     def _deliver(self, message: Message) -> None:
         self.metrics.received += 1
+        if not self.metrics.first_received_ms:
+            self.metrics.first_received_ms = message.arrival_ms
         self.queue.put(message)
 
     def _mqtt_state(self, connected: bool) -> None:
@@ -311,6 +313,7 @@ class Ingester:
         for message in batch.messages:
             self.transport.ack(message.mid, message.qos)
         self.metrics.acked += len(batch.messages)
+        self.metrics.last_acked_ms = int(time.time() * 1000)
         self.metrics.queue_depth = self.queue.qsize()
         self._announce(batch)
         return True
