@@ -23,7 +23,6 @@ with ``muted=true`` and not notified.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
@@ -31,6 +30,7 @@ from typing import Any, Final
 from config.catalogue import Catalogue, Station
 from config.contract import Reading
 from config.settings import AlertSettings
+from ingest.kept import Kept, Series
 from ingest.rules import Rule, rules_for
 from ingest.statemachine import EVENTS, RuleState, step
 from store.alerts import EVENT, STATE, action_line, alert_id, line
@@ -62,8 +62,6 @@ INHIBITIONS: Final = (
     ),
 )
 _RANK: Final = {"blue": 1, "yellow": 2, "orange": 3, "red": 4}
-#: a kept reading: (device time ms, value, interval s or 0, flags)
-Kept = tuple[int, float, int, str]
 
 
 @dataclass(frozen=True)
@@ -128,14 +126,14 @@ class Book:
     states: dict[str, RuleState]
     base: dict[str, RuleState]  # states as of the start of the kept history
     log: list[tuple[int, str, RuleState, str]] = field(default_factory=list)  # (time, rule, state, transition)
-    levels: list[Kept] = field(default_factory=list)  # (time, m, 0, flags), by time
-    rain: list[Kept] = field(default_factory=list)  # (end time, mm, interval s, flags), by time
+    levels: Series = field(default_factory=Series)  # (time, m, 0, flags), by time
+    rain: Series = field(default_factory=Series)  # (end time, mm, interval s, flags), by time
     last_ms: int = 0  # device time of the newest reading
 
     def history_from(self, time_ms: int) -> list[Reading]:
         """Kept readings at or after ``time_ms``, in time order (levels before rain at equal times)."""
-        out = [Reading(self.station.id, "level", t, v, None, f) for t, v, _, f in self.levels if t >= time_ms]
-        out += [Reading(self.station.id, "rain", t, v, i, f) for t, v, i, f in self.rain if t >= time_ms]
+        out = [Reading(self.station.id, "level", t, v, None, f) for t, v, _, f in self.levels.since(time_ms)]
+        out += [Reading(self.station.id, "rain", t, v, i, f) for t, v, i, f in self.rain.since(time_ms)]
         return sorted(out, key=lambda r: (r.time_ms, r.quantity))
 
 
@@ -185,12 +183,7 @@ class Engine:
             if book is None:
                 continue
             series = book.levels if reading.quantity == "level" else book.rain
-            item: Kept = (reading.time_ms, reading.value, reading.interval_s or 0, reading.flags)
-            index = bisect.bisect_left(series, (reading.time_ms,))
-            if index < len(series) and series[index][0] == reading.time_ms:
-                series[index] = item
-            else:
-                series.insert(index, item)
+            series.put((reading.time_ms, reading.value, reading.interval_s or 0, reading.flags))
             book.last_ms = max(book.last_ms, reading.time_ms)
         for row in base:
             book = self.books.get(row.station)
@@ -224,17 +217,22 @@ class Engine:
         if reading.quantity != "level":
             return reading
         flags = set(filter(None, reading.flags.split(",")))
-        index = bisect.bisect_left(book.levels, (reading.time_ms,))
+        levels = book.levels
+        index = levels.find(reading.time_ms)
         if index and book.station.max_rate_per_h:
-            t0, v0, _, _ = book.levels[index - 1]
+            t0, v0 = levels.times[index - 1], levels.values[index - 1]
             hours = (reading.time_ms - t0) / 3_600_000
             if hours > 0 and abs(reading.value - v0) / hours > book.station.max_rate_per_h:
                 flags.add("rate")
         span = self.settings.flat_line_s * 1000
         if span and index:
-            earliest = bisect.bisect_left(book.levels, (reading.time_ms - span,))
-            window = book.levels[earliest:index]
-            if window and window[0][0] <= reading.time_ms - span and all(v == reading.value for _, v, _, _ in window):
+            earliest = levels.find(reading.time_ms - span)
+            window = levels.values[earliest:index]
+            if (
+                window
+                and levels.times[earliest] <= reading.time_ms - span
+                and window.count(reading.value) == len(window)
+            ):
                 flags.add("flat")
         return replace(reading, flags=",".join(sorted(flags)))
 
@@ -244,13 +242,8 @@ class Engine:
             return Output()  # older than the kept history: stored, not evaluated
         series = book.levels if reading.quantity == "level" else book.rain
         item: Kept = (reading.time_ms, reading.value, reading.interval_s or 0, reading.flags)
-        index = bisect.bisect_left(series, (reading.time_ms,))
-        if index < len(series) and series[index][0] == reading.time_ms:
-            if series[index] == item:
-                return Output()  # a duplicate: nothing changes
-            series[index] = item  # a corrected value replaces the old one
-        else:
-            series.insert(index, item)
+        if not series.put(item):  # a corrected value replaces the old one
+            return Output()  # a duplicate: nothing changes
         if reading.time_ms > book.last_ms:
             book.last_ms = reading.time_ms
             out = self._evaluate_at(book, reading)
@@ -277,8 +270,8 @@ class Engine:
 
     def _trim(self, book: Book) -> None:
         cutoff = book.last_ms - self.settings.history_h * 3_600_000
-        del book.levels[: bisect.bisect_left(book.levels, (cutoff,))]
-        del book.rain[: bisect.bisect_left(book.rain, (cutoff,))]
+        book.levels.drop_before(cutoff)
+        book.rain.drop_before(cutoff)
         while book.log and book.log[0][0] < cutoff:
             _, rule, state, _ = book.log.pop(0)
             book.base[rule] = state
@@ -304,14 +297,15 @@ class Engine:
         """Rise in m/h over the rate window (None without a usable reading near its start)."""
         window = self.settings.rate_window_s * 1000
         start = time_ms - window
-        index = bisect.bisect_left(book.levels, (start,))
-        candidates = [book.levels[i] for i in (index - 1, index) if 0 <= i < len(book.levels)]
+        levels = book.levels
+        index = levels.find(start)
+        candidates = [levels[i] for i in (index - 1, index) if 0 <= i < len(levels)]
         usable = [
             (t, v)
             for t, v, _, f in candidates
             if t < time_ms and not set(f.split(",")) & UNUSABLE and abs(t - start) <= window / 2
         ]
-        current = book.levels[bisect.bisect_left(book.levels, (time_ms,))]
+        current = levels[levels.find(time_ms)]
         if not usable:
             return None
         t0, v0 = min(usable, key=lambda tv: abs(tv[0] - start))
@@ -321,11 +315,20 @@ class Engine:
     def _rain_sum(book: Book, time_ms: int, window_s: int) -> float:
         """Rain in (t - window, t]: readings whose interval fits the window, pro rata at its start."""
         start = time_ms - window_s * 1000
+        rain = book.rain
+        first, last = rain.after(start), rain.after(time_ms)  # ending in (start, time_ms]
+        uniform = rain.uniform_interval()
+        if uniform is not None and 0 < uniform <= window_s:
+            # every reading fits: those that began before the start count pro rata, the rest whole
+            # (one subtraction of running sums)
+            total, index = 0.0, first
+            while index < last and rain.times[index] - uniform * 1000 < start:
+                total += rain.values[index] * (rain.times[index] - start) / (uniform * 1000)
+                index += 1
+            return round(total + rain.total(index, last), 6)
         total = 0.0
-        first = bisect.bisect_right(book.rain, (start,))
-        for end, mm, interval, _flags in book.rain[first:]:
-            if end > time_ms:
-                break
+        for index in range(first, last):
+            end, mm, interval = rain.times[index], rain.values[index], rain.intervals[index]
             if interval > window_s or interval <= 0:
                 continue  # a daily total says nothing about 3 hours
             begin = end - interval * 1000
