@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from config.contract import STATION_ID
 from config.errors import ConfigError
-from config.units import Quantity
+from config.units import AnyQuantity, Quantity
 
 Kind = Literal["river", "rain", "reservoir"]
 KIND_QUANTITIES: Final[dict[str, tuple[Quantity, ...]]] = {
@@ -32,7 +32,9 @@ COLUMNS: Final[dict[str, str]] = {
     "name_zh": "name in Chinese (either name may be empty, not both)",
     "name_en": "name in English or the local language",
     "kind": "river, rain or reservoir",
-    "quantities": "what it reports, space-separated: level, rain (empty = from kind; a river gauge may add rain)",
+    "quantities": "what it reports, space-separated: level, rain (empty = from kind; a river gauge may add rain); "
+    "contract v2 adds discharge, gate_opening, pump_state, pump_flow, reservoir_inflow, reservoir_outflow, storage, "
+    "asset_status",
     "lat": "latitude, WGS 84 degrees (empty if unknown: the station is then not on the map)",
     "lon": "longitude, WGS 84 degrees",
     "river": "river name",
@@ -76,7 +78,7 @@ class Station(BaseModel):
     name_zh: str = ""
     name_en: str = ""
     kind: Kind
-    quantities: tuple[Quantity, ...] = ()
+    quantities: tuple[AnyQuantity, ...] = ()
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
     river: str = ""

@@ -1,6 +1,8 @@
 """Units of the payload contract and the tidy CSV format, and their conversion to SI.
 
-Water level is stored in metres, rainfall in millimetres per accumulation interval.
+Water level is stored in metres, rainfall in millimetres per accumulation interval (contract v1).
+Contract v2 adds the works quantities (工情): flows in m³/s, gate openings in metres, reservoir
+storage in 10⁶ m³ (hm³), and two states that carry words rather than numbers (``STATE_QUANTITIES``).
 """
 
 from __future__ import annotations
@@ -8,15 +10,62 @@ from __future__ import annotations
 import re
 from typing import Final, Literal
 
+#: the quantities of contract v1: the stations' series the API, export and tidy format serve
 Quantity = Literal["level", "rain"]
 QUANTITIES: Final[tuple[Quantity, ...]] = ("level", "rain")
+#: every quantity a reading may carry (v1 and the works quantities of contract v2)
+AnyQuantity = Literal[
+    "level",
+    "rain",
+    "discharge",
+    "gate_opening",
+    "pump_state",
+    "pump_flow",
+    "reservoir_inflow",
+    "reservoir_outflow",
+    "storage",
+    "asset_status",
+]
+ALL_QUANTITIES: Final[tuple[AnyQuantity, ...]] = (
+    "level",
+    "rain",
+    "discharge",
+    "gate_opening",
+    "pump_state",
+    "pump_flow",
+    "reservoir_inflow",
+    "reservoir_outflow",
+    "storage",
+    "asset_status",
+)
+#: quantities whose value is a word (a state), not a number: they take no unit
+STATE_QUANTITIES: Final = frozenset({"pump_state", "asset_status"})
 
-#: factor to the stored unit (level: m, rain: mm)
+_FLOW: Final = {"m3/s": 1.0, "L/s": 0.001, "l/s": 0.001, "ft3/s": 0.028316846592, "cfs": 0.028316846592}
+#: factor to the stored unit of each numeric quantity
 FACTORS: Final[dict[str, dict[str, float]]] = {
     "level": {"m": 1.0, "cm": 0.01, "mm": 0.001, "ft": 0.3048},
     "rain": {"mm": 1.0, "in": 25.4},
+    "discharge": _FLOW,
+    "pump_flow": _FLOW,
+    "reservoir_inflow": _FLOW,
+    "reservoir_outflow": _FLOW,
+    "gate_opening": {"m": 1.0, "cm": 0.01, "mm": 0.001},
+    # 1e4m3 is the 万m³ of Chinese reservoir tables, 1e8m3 their 亿m³
+    "storage": {"hm3": 1.0, "1e6m3": 1.0, "m3": 1e-6, "1e4m3": 0.01, "1e8m3": 100.0},
 }
-STORED_UNIT: Final[dict[str, str]] = {"level": "m", "rain": "mm"}
+STORED_UNIT: Final[dict[str, str]] = {
+    "level": "m",
+    "rain": "mm",
+    "discharge": "m³/s",
+    "pump_flow": "m³/s",
+    "reservoir_inflow": "m³/s",
+    "reservoir_outflow": "m³/s",
+    "gate_opening": "m",
+    "storage": "10⁶ m³",
+    "pump_state": "",
+    "asset_status": "",
+}
 
 #: decimals kept after conversion: removes float noise (10.5 ft -> 3.2004 m exactly) and is
 #: finer than any gauge (DESIGN §4: level 2 decimals, rain 0.1 mm).
@@ -94,7 +143,7 @@ def parse_tidy_unit(kind: str, unit: str) -> tuple[Quantity, str, int | None]:
     Raises:
         UnitError: unknown kind, unit or interval.
     """
-    if kind not in FACTORS:
+    if kind not in QUANTITIES:
         raise UnitError(f"kind {kind!r} is not one of {', '.join(QUANTITIES)}")
     quantity: Quantity = "level" if kind == "level" else "rain"
     amount, _, interval = unit.partition("/")

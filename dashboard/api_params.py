@@ -17,7 +17,7 @@ from typing import Final, cast
 from werkzeug.datastructures import MultiDict
 
 from config.catalogue import Catalogue, Station
-from config.units import Quantity
+from config.units import QUANTITIES, Quantity
 from dashboard.api_errors import ApiError
 from store.readings import AGGREGATIONS, BUCKET_MS, DAY_MS, Aggregation, choose
 
@@ -172,7 +172,7 @@ def _pairs(catalogue: Catalogue, asked: tuple[str, ...], quantity: Quantity | No
             if asked:
                 raise ApiError(400, f"station {station.id} does not report {quantity}", "leave quantity out")
             continue
-        pairs += [(station.id, q) for q in station.quantities if quantity in (None, q)]
+        pairs += [(station.id, q) for q in QUANTITIES if q in station.quantities and quantity in (None, q)]
     return tuple(pairs)
 
 

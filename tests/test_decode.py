@@ -26,6 +26,22 @@ STATIONS = {
     ),
     "RAIN1": parse_row({"id": "RAIN1", "name_en": "Rain gauge", "kind": "rain"}),
     "RAIN50": parse_row({"id": "RAIN50", "name_en": "Rain gauge, 50 mm/h", "kind": "rain", "plaus_max": "50"}),
+    "WORKS1": parse_row(
+        {
+            "id": "WORKS1",
+            "name_en": "Pumping station and sluice",
+            "kind": "river",
+            "quantities": "level discharge gate_opening pump_state pump_flow asset_status",
+        }
+    ),
+    "RES1": parse_row(
+        {
+            "id": "RES1",
+            "name_zh": "水库",
+            "kind": "reservoir",
+            "quantities": "level reservoir_inflow reservoir_outflow storage",
+        }
+    ),
     "BOTH1": parse_row(
         {
             "id": "BOTH1",
@@ -47,6 +63,21 @@ def level(**fields: Any) -> dict[str, Any]:
 def rain(**fields: Any) -> dict[str, Any]:
     """A valid rain reading with some fields replaced."""
     return {"time": TIME_ISO, "quantity": "rain", "value": 1.2, "unit": "mm", "interval": "5min"} | fields
+
+
+def works(**fields: Any) -> dict[str, Any]:
+    """A valid contract v2 discharge reading with some fields replaced."""
+    return {"v": 2, "time": TIME_ISO, "quantity": "discharge", "value": 1520.0, "unit": "m3/s"} | fields
+
+
+def pump(**fields: Any) -> dict[str, Any]:
+    """A valid contract v2 pump state with some fields replaced."""
+    return {"v": 2, "time": TIME_ISO, "quantity": "pump_state", "pump": "2", "value": "fault"} | fields
+
+
+def status(**fields: Any) -> dict[str, Any]:
+    """A valid contract v2 free-form asset status with some fields replaced."""
+    return {"v": 2, "time": TIME_ISO, "quantity": "asset_status", "value": "seepage", "reason": "boil"} | fields
 
 
 def without(reading: dict[str, Any], key: str) -> dict[str, Any]:
@@ -101,7 +132,7 @@ REJECT_CASES = [
     pytest.param("bad_shape", "RIVER1", "level", None, id="bad_shape-string"),
     pytest.param("bad_shape", "RIVER1", {"readings": level()}, None, id="bad_shape-readings-not-list"),
     pytest.param("bad_shape", "RIVER1", {"readings": [4.3]}, None, id="bad_shape-reading-not-object"),
-    pytest.param("bad_version", "RIVER1", level(v=2), None, id="bad_version"),
+    pytest.param("bad_version", "RIVER1", level(v=3), None, id="bad_version"),
     pytest.param("bad_version", "RIVER1", {"v": "1", "readings": [level()]}, None, id="bad_version-string"),
     pytest.param("station_mismatch", "RIVER1", level(station="RAIN1"), None, id="station_mismatch"),
     pytest.param("unknown_station", "NOPE1", level(), None, id="unknown_station"),
@@ -111,6 +142,18 @@ REJECT_CASES = [
     pytest.param("missing_field", "RIVER1", {}, None, id="missing_field-all"),
     pytest.param("unknown_quantity", "RIVER1", level(quantity="flow"), None, id="unknown_quantity"),
     pytest.param("unknown_quantity", "RIVER1", level(quantity=["level"]), None, id="unknown_quantity-list"),
+    pytest.param("newer_quantity", "WORKS1", works(v=1), None, id="newer_quantity-v1"),
+    pytest.param("newer_quantity", "WORKS1", without(works(), "v"), None, id="newer_quantity-no-v"),
+    pytest.param("quantity_not_reported", "RIVER1", works(), None, id="quantity_not_reported-discharge"),
+    pytest.param("bad_state", "WORKS1", pump(value="on fire"), None, id="bad_state-pump-word"),
+    pytest.param("bad_state", "WORKS1", pump(value=1), None, id="bad_state-pump-number"),
+    pytest.param("bad_state", "WORKS1", status(value="x" * 41), None, id="bad_state-status-too-long"),
+    pytest.param("bad_state", "WORKS1", status(reason=["a"]), None, id="bad_state-reason-list"),
+    pytest.param("bad_channel", "WORKS1", pump(pump="gate 1"), None, id="bad_channel-space"),
+    pytest.param("bad_channel", "WORKS1", works(quantity="gate_opening", gate=True), None, id="bad_channel-bool"),
+    pytest.param("bad_unit", "WORKS1", pump(unit="m3/s"), None, id="bad_unit-state"),
+    pytest.param("bad_unit", "RES1", works(quantity="storage", unit="m3/s"), None, id="bad_unit-storage"),
+    pytest.param("bad_interval", "WORKS1", works(interval="5min"), None, id="bad_interval-discharge"),
     pytest.param("quantity_not_reported", "RIVER1", rain(), None, id="quantity_not_reported-rain"),
     pytest.param("quantity_not_reported", "RAIN1", level(), None, id="quantity_not_reported-level"),
     pytest.param("bad_unit", "RIVER1", level(unit="in"), None, id="bad_unit-level-in"),
@@ -309,10 +352,68 @@ def test_payload_that_is_not_utf8_is_bad_json(encoding: str) -> None:
     assert only_reject(run(json.dumps(level()).encode(encoding))) == "bad_json"
 
 
-@pytest.mark.parametrize("version", [True, 1.0])
+@pytest.mark.parametrize("version", [True, 1.0, 2.0])
 def test_version_must_be_the_integer_1(version: Any) -> None:
-    """Only the integer 1 is contract version 1; true and 1.0 are rejected as bad_version."""
+    """Only the integers 1 and 2 are contract versions; true, 1.0 and 2.0 are rejected as bad_version."""
     assert only_reject(run(level(v=version))) == "bad_version"
+
+
+def test_v1_payloads_are_valid_v2_payloads() -> None:
+    """A level and a rain reading decode to the same readings whether they say v 1, v 2 or nothing."""
+    for body, station in ((level(), "RIVER1"), (rain(), "RAIN1")):
+        results = [run(body | extra, station).readings for extra in ({}, {"v": 1}, {"v": 2})]
+        assert results[0] == results[1] == results[2]
+        assert len(results[0]) == 1
+
+
+@pytest.mark.parametrize(
+    ("station", "body", "quantity", "value", "extra"),
+    [
+        ("WORKS1", works(value=42_000, unit="L/s"), "discharge", 42.0, {}),
+        ("WORKS1", works(value=1000, unit="cfs"), "discharge", 28.316847, {}),
+        (
+            "WORKS1",
+            works(quantity="gate_opening", gate=3, value=125, unit="cm"),
+            "gate_opening",
+            1.25,
+            {"channel": "3"},
+        ),
+        ("WORKS1", works(quantity="pump_flow", pump="P-2", value=4.5), "pump_flow", 4.5, {"channel": "P-2"}),
+        (
+            "WORKS1",
+            pump(reason="  motor\ntrip "),
+            "pump_state",
+            2.0,
+            {"channel": "2", "state": "fault", "reason": "motor trip"},
+        ),
+        ("WORKS1", pump(value="running", pump=None), "pump_state", 1.0, {"channel": "", "state": "running"}),
+        ("WORKS1", status(), "asset_status", 0.0, {"state": "seepage", "reason": "boil"}),
+        ("RES1", works(quantity="storage", value=2350, unit="1e4m3"), "storage", 23.5, {}),
+        ("RES1", works(quantity="storage", value=1.2, unit="1e8m3"), "storage", 120.0, {}),
+        ("RES1", works(quantity="reservoir_inflow", value=310), "reservoir_inflow", 310.0, {}),
+        ("RES1", works(quantity="reservoir_outflow", value=-2.5), "reservoir_outflow", -2.5, {}),
+    ],
+)
+def test_v2_quantities_are_converted_to_their_stored_units(
+    station: str, body: dict[str, Any], quantity: str, value: float, extra: dict[str, str]
+) -> None:
+    """Each works quantity is accepted with v 2 and stored in its SI unit, with its gate or pump and its state words."""
+    result = run(body, station)
+    assert result.rejects == []
+    (reading,) = result.readings
+    assert reading.quantity == quantity
+    assert reading.value == pytest.approx(value)
+    assert reading.time_ms == TIME_MS
+    for name, expected in extra.items():
+        assert getattr(reading, name) == expected
+
+
+def test_a_gateway_batch_mixes_v1_and_v2_quantities() -> None:
+    """A v2 batch of a pumping station stores its level, pump states and flows, and rejects only its bad reading."""
+    body = {"v": 2, "readings": [level(), pump(), works(quantity="pump_flow", pump="2", value=0), pump(value="idle")]}
+    result = run(body, "WORKS1")
+    assert [r.quantity for r in result.readings] == ["level", "pump_state", "pump_flow"]
+    assert [r.reason for r in result.rejects] == ["bad_state"]
 
 
 # ---- properties ---------------------------------------------------------------------------------
@@ -337,12 +438,15 @@ FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
             "0001-01-01T00:00:00+08:00",
         ]
     ),
-    "quantity": st.sampled_from(["level", "rain", "flow", ""]),
+    "quantity": st.sampled_from(["level", "rain", "flow", "", "pump_state", "asset_status", "gate_opening"]),
     "value": st.floats() | st.integers(),
     "unit": st.sampled_from(["m", "cm", "mm", "ft", "in", "yd"]),
     "interval": st.sampled_from(["5min", "1h", "day", 900, 0, -5, "1.5s", "40day", 1.5]),
-    "v": st.sampled_from([1, 2]),
-    "station": st.sampled_from(["BOTH1", "RAIN1"]),
+    "v": st.sampled_from([1, 2, 3]),
+    "pump": st.sampled_from(["1", 2, "a b", ""]),
+    "gate": st.sampled_from(["1", 2, None]),
+    "reason": st.sampled_from(["x", "", "y" * 300]),
+    "station": st.sampled_from(["BOTH1", "RAIN1", "WORKS1"]),
 }
 READING_LIKE = st.fixed_dictionaries(
     {}, optional={key: strategy | JSON_VALUES for key, strategy in FIELD_VALUES.items()}
@@ -370,3 +474,4 @@ def test_decode_never_raises_on_arbitrary_bytes(data: bytes, station: str) -> No
 def test_decode_never_raises_on_arbitrary_json(body: Any) -> None:
     """Any JSON value, reading-shaped or not, gives rejects whose reasons are all in REASONS, never an exception."""
     check_never_raises(json.dumps(body).encode(), "BOTH1")
+    check_never_raises(json.dumps(body).encode(), "WORKS1")
