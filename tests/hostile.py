@@ -53,7 +53,7 @@ def hostile(rng: random.Random, prefix: str) -> tuple[str, bytes]:  # noqa: PLR0
     elif kind == 14:
         body = rng.choice([[], 1, "reading", None, True, [good]])
     elif kind == 15:
-        body = {"v": rng.choice([0, 2, "1", 1.0, True]), **good}
+        body = {"v": rng.choice([0, 3, "1", 1.0, True]), **good}
     elif kind == 16:
         body = {"station": "T99", **good}
     elif kind == 17:

@@ -76,7 +76,7 @@ def test_every_bad_payload_is_rejected_counted_and_kept_and_good_neighbours_stor
         (f"{prefix}/T01", b"\xff\xfe not utf-8", "bad_json"),
         (f"{prefix}/T01", "{not json", "bad_json"),
         (f"{prefix}/T01", "[1, 2]", "bad_shape"),
-        (f"{prefix}/T01", json.dumps({"v": 2, **good}), "bad_version"),
+        (f"{prefix}/T01", json.dumps({"v": 3, **good}), "bad_version"),
         (f"{prefix}/T01", json.dumps({"station": "T02", **good}), "station_mismatch"),
         (f"{prefix}/NOPE", json.dumps(good), "unknown_station"),
         (f"{prefix}/T01/extra", json.dumps(good), "bad_topic"),
