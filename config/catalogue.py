@@ -53,6 +53,8 @@ COLUMNS: Final[dict[str, str]] = {
     "plaus_min": "plausibility minimum (level: m; rain: mm/h); outside is flagged suspect",
     "plaus_max": "plausibility maximum (level: m; rain: mm/h)",
     "max_rate_per_h": "plausibility: largest credible change per hour (level: m/h)",
+    "level_unit": "unit levels are shown in beside metres: m, cm or ft (empty: m); levels are stored in metres",
+    "resolution_m": "reporting resolution of the level in metres (0.003048 for 0.01 ft; empty: 0.001)",
     "thresholds_source": "where the thresholds come from: official, or demo/derived and how",
     "source": "data source and attribution",
 }
@@ -97,6 +99,8 @@ class Station(BaseModel):
     plaus_min: float | None = None
     plaus_max: float | None = None
     max_rate_per_h: float | None = Field(None, gt=0)
+    level_unit: Literal["", "m", "cm", "ft"] = ""
+    resolution_m: float | None = Field(None, gt=0, le=1)
     thresholds_source: str = ""
     source: str = ""
 

@@ -22,12 +22,16 @@ Thresholds (DESIGN.md §4, SL 758 levels blue < yellow (warning) < orange (guara
   feet; otherwise the row's ``unit`` column applies (``m``, ``cm``, ``mm``, ``ft``; EA ``mAOD``/``mASD``
   are metres). ``-9999`` and empty cells are missing values.
 - ``demo_thresholds``: level stations with no level threshold at all get values derived from their
-  record in the readings (median + 50 %/80 % of the rise to the peak; record = peak), marked "NOT
-  official" in ``thresholds_source``. Stations whose rise is under 5 cm get none.
+  record in the readings (blue, warning and guaranteed at median + 30 %/50 %/80 % of the rise to the
+  peak; record = peak), marked "NOT official" in ``thresholds_source``. Stations whose rise is under
+  5 cm get none. Blue is given too: the default blue (warning - ``alerts.blue_margin_m``) can fall
+  below the normal level of a small river, which would then be blue most of the time.
 
 With ``readings`` (a tidy ``readings.csv[.gz]``), stations that report but are not listed are added,
-every station gets the quantities it reports, and ``interval_s`` is the median spacing of its
-timestamps (rain: the interval of its unit, ``mm/day`` -> 86400).
+every station gets the quantities it reports, ``interval_s`` is the median spacing of its
+timestamps (rain: the interval of its unit, ``mm/day`` -> 86400), ``resolution_m`` the smallest step
+between two of its level values, and ``level_unit`` the unit its levels come in when it is ``cm`` or
+``ft`` (a row's ``unit`` column gives it too): alert texts show levels in that unit beside metres.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
 from config import tidy
@@ -71,6 +76,7 @@ ALIASES: Final[dict[str, tuple[str, ...]]] = {
     "plaus_min": ("plaus_min",),
     "plaus_max": ("plaus_max",),
     "max_rate_per_h": ("max_rate_per_h",),
+    "level_unit": ("level_unit",),
     "thresholds_source": ("thresholds_source",),
     "source": ("source",),
 }
@@ -83,6 +89,7 @@ LENGTH_ALIASES: Final[dict[str, tuple[str, ...]]] = {
     "red_m": ("red", "major_flood_stage"),
     "historical_max_m": ("historical_max", "maxonrecord", "max_on_record", "record_stage"),
     "flood_limit_m": ("flood_limit",),
+    "resolution_m": ("resolution",),
 }
 UNIT_ALIASES: Final = ("unit", "units", "unitname")
 #: where a threshold came from, by the source column (without unit suffix) it was read from
@@ -96,7 +103,7 @@ THRESHOLD_NOTES: Final[dict[str, str]] = {
     "major_flood_stage": NWS_NOTE,
 }
 DEMO_NOTE: Final = (
-    "demo: derived from the readings' record (median + 50 %/80 % of the rise; record = peak), NOT official"
+    "demo: derived from the readings' record (median + 30 %/50 %/80 % of the rise; record = peak), NOT official"
 )
 #: a level record that rises less than this (m) gives no demo thresholds
 DEMO_MIN_RISE_M: Final = 0.05
@@ -116,6 +123,8 @@ _LENGTH_UNITS: Final = {"m": "m", "cm": "cm", "mm": "mm", "ft": "ft", "feet": "f
 _EA_DATUMS: Final = {"maod": "AOD (Ordnance Datum Newlyn)", "masd": "stage datum (mASD)"}
 _SUFFIX = re.compile(r"^(?P<base>.+)_(?P<unit>m|cm|mm|ft)$")
 READINGS_COLUMNS: Final = ("station_id", "kind", "time", "value", "unit")
+#: level units a station's values are shown in beside metres (catalogue ``level_unit``)
+SHOWN_UNITS: Final = ("cm", "ft")
 
 
 @dataclass(frozen=True)
@@ -198,6 +207,8 @@ class Record:
     quantities: set[str] = field(default_factory=set)
     intervals: set[int] = field(default_factory=set)
     level: pd.Series | None = None
+    level_unit: str = ""  # the unit its level readings come in, when shown beside metres
+    resolution_m: float | None = None  # the smallest step between two of its level values
 
 
 def import_stations(
@@ -472,6 +483,8 @@ def _apply_unit(draft: Draft, unit: str, path: Path, line: int, unit_column: str
             draft.intervals.add(interval)
     if "level" in draft.quantities and lower in _EA_DATUMS:
         draft.values.setdefault("datum_name", _EA_DATUMS[lower])
+    if "level" in draft.quantities and _row_length_unit(unit) in SHOWN_UNITS:
+        draft.values.setdefault("level_unit", str(_row_length_unit(unit)))
 
 
 def _length(text: str, column: Column, unit: str, *, path: Path, line: int, unit_column: str | None) -> float | None:
@@ -585,7 +598,22 @@ def _record(rows: pd.DataFrame) -> Record:
             metres = [to_si("level", v, u) for v, u in zip(group["value"], group["unit"], strict=True)]
             times = pd.to_datetime(group["time_ms"], unit="ms", utc=True)
             record.level = pd.Series(metres, index=times.to_numpy())
+            units = group["unit"].mode()
+            record.level_unit = str(units.iloc[0]) if len(units) and units.iloc[0] in SHOWN_UNITS else ""
+            record.resolution_m = resolution(record.level)
     return record
+
+
+def resolution(level: pd.Series) -> float | None:
+    """The reporting resolution of a level record (m): the smallest step between two of its values.
+
+    Values converted from feet carry 6 decimals (0.01 ft is 0.003048 m), so the result is rounded to
+    6 decimals too; at least 1 µm. None for a record with a single value.
+    """
+    values = np.unique(level.to_numpy(dtype=float))
+    steps = np.diff(values)
+    steps = steps[steps > 5e-7]
+    return max(round(float(steps.min()), 6), 1e-6) if len(steps) else None
 
 
 def _first_text(values: pd.Series) -> str:
@@ -615,7 +643,14 @@ def _merge_readings(drafts: dict[str, Draft], records: Mapping[str, Record], pat
         draft.intervals |= record.intervals
         if "level" in draft.quantities and draft.kind == "rain":
             draft.kind = "river"
-        for canonical, value in (("name_en", record.name), ("lat", record.lat), ("lon", record.lon)):
+        found = {
+            "name_en": record.name,
+            "lat": record.lat,
+            "lon": record.lon,
+            "level_unit": record.level_unit,
+            "resolution_m": "" if record.resolution_m is None else repr(record.resolution_m),
+        }
+        for canonical, value in found.items():
             if value and not draft.values.get(canonical):
                 draft.values[canonical] = value
 
@@ -623,8 +658,8 @@ def _merge_readings(drafts: dict[str, Draft], records: Mapping[str, Record], pat
 def demo_levels(level: pd.Series) -> dict[str, str] | None:
     """Demo thresholds from a level record (metres, indexed by UTC time), or ``None`` if it barely rises.
 
-    baseline = median, peak = max; warning = baseline + 50 % of the rise, guaranteed = + 80 %, both to
-    the centimetre; historical maximum = the peak and its time.
+    baseline = median, peak = max; blue = baseline + 30 % of the rise, warning = + 50 %, guaranteed =
+    + 80 %, each to the centimetre; historical maximum = the peak and its time.
     """
     if level.empty:
         return None
@@ -634,6 +669,7 @@ def demo_levels(level: pd.Series) -> dict[str, str] | None:
         return None
     peak_time = pd.Timestamp(str(level.idxmax()))
     return {
+        "blue_m": repr(round(baseline + 0.3 * rise, 2)),
         "warning_m": repr(round(baseline + 0.5 * rise, 2)),
         "guaranteed_m": repr(round(baseline + 0.8 * rise, 2)),
         "historical_max_m": repr(peak),

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from config.contract import DEFAULT_PREFIX
 from config.errors import ConfigError, toml_error_line
@@ -226,15 +226,31 @@ class AlertSettings(_Strict):
         None, description="CSV of reservoir flood-limit levels by sub-season (station,start,end,flood_limit_m)."
     )
     rate_m_per_h: float = Field(0.3, gt=0, description="Rate of rise that raises an alert, m/h.")
-    rate_window_s: int = Field(3600, ge=300, description="Window over which the rate of rise is measured.")
+    rate_window_s: int = Field(
+        3600,
+        ge=300,
+        description="The level's trend (rate of rise, forecast) is fitted over this (or 2 reporting intervals).",
+    )
+    rate_hold_s: int = Field(
+        3600, ge=0, description="A fast rise ends after its trend stays below the rate - deadband this long."
+    )
     rate_level: Literal["blue", "yellow", "orange", "red"] = Field("blue", description="Level of a fast rise.")
     forecast_horizon_s: int = Field(
-        3600, ge=0, description="Blue when the recent trend reaches the warning stage within this; 0 = off."
+        3600,
+        ge=0,
+        description="Forecast alert when the trend reaches the next threshold not yet reached within this; 0 = off.",
     )
     stale_max_age_h: float = Field(
         72.0, gt=0, description="Silent longer than this: the station is offline, not a new stale alert."
     )
-    flat_line_s: int = Field(6 * 3600, ge=0, description="A level unchanged this long is flagged suspect; 0 = off.")
+    flat_line_s: int = Field(
+        6 * 3600,
+        ge=0,
+        description="A level unchanged this long (and 12 readings) after it moved is suspect (see Alerts); 0 = off.",
+    )
+    flat_line_max_s: int = Field(
+        18 * 3600, ge=0, description="The longest flat-line limit (after a slow change the limit grows)."
+    )
     history_h: int = Field(26, ge=25, le=24 * 14, description="Readings kept per station for windows and late data.")
     escalate_after_s: int = Field(
         900, ge=0, description="An alert not acknowledged within this is escalated; 0 = never."
@@ -253,6 +269,15 @@ class AlertSettings(_Strict):
         24.0, gt=0, description="Events older than this (event time) are recorded, not notified (replays, backfill)."
     )
     webhook_retries: int = Field(5, ge=0, description="Retries of a failed webhook delivery, with backoff.")
+
+    @model_validator(mode="after")
+    def _flat_line_limits(self) -> AlertSettings:
+        if self.flat_line_s and self.flat_line_max_s < self.flat_line_s:
+            raise ValueError(
+                f"flat_line_max_s ({self.flat_line_max_s}) is below flat_line_s ({self.flat_line_s}): "
+                "the longest limit cannot be shorter than the shortest"
+            )
+        return self
 
 
 class DashboardSettings(_Strict):

@@ -105,7 +105,7 @@ def blueprint(ctx: Context) -> Blueprint:
         found = [
             a for a in found if (not chosen or a.station in chosen) and (not active or a.raised_ms >= (since or 0))
         ]
-        return answer(alerts_json(found, since, active))
+        return answer(alerts_json(found, since, active, ctx.zone))
 
     @api.get("/v1/openapi.json")
     def openapi_json() -> Response:

@@ -155,7 +155,7 @@ def readings_json(ask: ReadingsAsk, rows: Iterable[Row], zone: ZoneInfo) -> dict
     }
 
 
-def alert_json(alert: Alert) -> dict[str, Any]:
+def alert_json(alert: Alert, zone: ZoneInfo) -> dict[str, Any]:
     """One alert (``Alert`` schema)."""
     return {
         "id": alert.id,
@@ -176,11 +176,13 @@ def alert_json(alert: Alert) -> dict[str, Any]:
         "value": number(alert.value),
         "threshold": number(alert.threshold),
         "reason": alert.reason,
+        "reasons": alert.reasons(zone),
+        "explanation": alert.explanation.as_dict() if alert.explanation else None,
         "muted": alert.muted,
     }
 
 
-def alerts_json(alerts: Iterable[Alert], since_ms: int | None, active: bool) -> dict[str, Any]:
-    """The alerts (``Alerts`` schema)."""
-    found = [alert_json(alert) for alert in alerts]
+def alerts_json(alerts: Iterable[Alert], since_ms: int | None, active: bool, zone: ZoneInfo) -> dict[str, Any]:
+    """The alerts (``Alerts`` schema); reasons with times in ``zone``."""
+    found = [alert_json(alert, zone) for alert in alerts]
     return {"since": iso_utc(since_ms), "since_ms": since_ms, "active": active, "count": len(found), "alerts": found}

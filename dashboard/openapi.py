@@ -229,7 +229,17 @@ ALERT: Final = _object(
         "resolved_ms": NULLABLE_MS,
         "value": _number("the value that raised it (or changed its level)"),
         "threshold": _number("the threshold it crossed"),
-        "reason": _text("why, in words"),
+        "reason": _text("why, in English, as it read when the event was stored"),
+        "reasons": _object(
+            {"zh": _text("in Chinese"), "en": _text("in English")},
+            "why, in each language, times in the center's zone: the sentence of the desk and the notifications",
+        ),
+        "explanation": {
+            "type": ["object", "null"],
+            "description": "why, in numbers (store.explain.Explanation): rule, kind, event, level, value and "
+            "threshold in SI units (unit), display_unit, source and note of the threshold, the rule's params and "
+            "the facts seen (the trend and its window for forecasts); null for alerts stored before explanations",
+        },
         "muted": {"type": "boolean", "description": "inhibited by a higher alert: recorded, not notified"},
     }
 )

@@ -64,7 +64,8 @@ def run_list(args: argparse.Namespace) -> int:
     except InfluxError as exc:
         raise UserError(f"cannot read alerts from InfluxDB at {settings.influx.url}: {exc}") from exc
     if args.json:
-        print(json.dumps([a.as_json() for a in alerts], ensure_ascii=False, indent=1))
+        rows = [{**a.as_json(), "reasons": a.reasons(zone)} for a in alerts]
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
         return 0
     catalogue = load_catalogue(settings.catalogue)
     for alert in alerts:
@@ -73,9 +74,10 @@ def run_list(args: argparse.Namespace) -> int:
         ack = (
             f"ack {alert.acknowledged_by} {_local(alert.acknowledged_ms, zone)}" if alert.acknowledged_ms else "unacked"
         )
+        reason = alert.reasons(zone)[settings.language]
         print(
             f"{alert.level.upper():7} {alert.state:8} {_local(alert.raised_ms, zone)}  {name} [{alert.rule}]  "
-            f"{alert.reason}  ({ack}; resolved {_local(alert.resolved_ms, zone)})  id {alert.id}"
+            f"{reason}  ({ack}; resolved {_local(alert.resolved_ms, zone)})  id {alert.id}"
         )
     if not alerts:
         print("no alerts")

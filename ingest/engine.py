@@ -10,33 +10,43 @@ interleaved with live data) rewinds that station: its rule states go back to wha
 before that time, and every reading of the station from then on is evaluated again. Transitions
 that no longer happen are written again marked ``superseded``; the others are rewritten as they
 were (idempotent points). So the stored alerts are the same as if the readings had come in order.
-A reading older than the kept history (``alerts.history_h``) is stored but not evaluated.
+A reading older than the kept history is stored but not evaluated. The history kept per station is
+``alerts.history_h``, or longer when a rule looks further back (a 72-hour critical-rainfall window).
 
-Quality control (QARTOD-style, on levels): ``range`` (decoder: plausibility limits), ``rate``
-(faster than the station's ``max_rate_per_h``), ``flat`` (unchanged for ``flat_line_s``). Readings
-flagged ``range`` or ``rate`` do not drive threshold rules; every flag raises ``suspect``.
+Rules are table-driven: each rule has a kind (``ingest.rules``), and ``MEASURES`` says how each
+kind is measured on a reading, ``FACTS`` what an explanation of its events tells beyond the value.
+Every alert event carries a ``store.explain.Explanation``.
+
+Quality control (QARTOD-style, on levels; see ``ingest.levels``): ``range`` (decoder: plausibility
+limits), ``rate`` (a jump from the last plausible reading faster than the station's
+``max_rate_per_h``: a spike; the reading after it is compared with the one before it, so one spike
+flags one reading), ``flat`` (unchanged longer than the flat-line limit). Readings flagged ``range``
+or ``rate`` do not drive threshold rules or trends; every flag raises ``suspect``.
 
 Inhibition (declared in ``INHIBITIONS``): a red alert at a station mutes the lower levels of its
 other rules; a stale station mutes its rate-of-rise and forecast rules. Muted events are recorded
-with ``muted=true`` and not notified.
+with ``muted=true`` and not notified. A forecast never aims at a threshold the level alert already
+stands at (its rule's ``beyond``), so it is not muted by it but not raised at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from config.catalogue import Catalogue, Station
 from config.contract import Reading
 from config.settings import AlertSettings
 from ingest.kept import Kept, Series
-from ingest.rules import Rule, rules_for
-from ingest.statemachine import EVENTS, RuleState, step
+from ingest.levels import HOUR_MS, Flat, Trend, flat_run, last_usable, trend, usable
+from ingest.rules import QUANTITY, Rule, rules_for
+from ingest.statemachine import CLEAR, EVENTS, RuleState, step
 from store.alerts import EVENT, STATE, action_line, alert_id, line
+from store.explain import Explanation, Scalar, render
 
-#: flags that make a level unusable for threshold rules
-UNUSABLE: Final = frozenset({"range", "rate"})
+_RANK: Final = {"blue": 1, "yellow": 2, "orange": 3, "red": 4}
 
 
 @dataclass(frozen=True)
@@ -61,7 +71,6 @@ INHIBITIONS: Final = (
         target_rules=frozenset({"rate", "forecast"}),
     ),
 )
-_RANK: Final = {"blue": 1, "yellow": 2, "orange": 3, "red": 4}
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,7 @@ class Event:
     muted: bool
     arrival_ms: int
     rose: bool = False  # a level_changed to a higher level
+    explanation: Explanation | None = None  # why, in numbers; ``store.explain.render`` says it in words
 
 
 @dataclass
@@ -125,6 +135,7 @@ class Book:
     rules: dict[str, Rule]
     states: dict[str, RuleState]
     base: dict[str, RuleState]  # states as of the start of the kept history
+    keep_ms: int  # how far back from its newest reading its readings are kept
     log: list[tuple[int, str, RuleState, str]] = field(default_factory=list)  # (time, rule, state, transition)
     levels: Series = field(default_factory=Series)  # (time, m, 0, flags), by time
     rain: Series = field(default_factory=Series)  # (end time, mm, interval s, flags), by time
@@ -135,6 +146,255 @@ class Book:
         out = [Reading(self.station.id, "level", t, v, None, f) for t, v, _, f in self.levels.since(time_ms)]
         out += [Reading(self.station.id, "rain", t, v, i, f) for t, v, i, f in self.rain.since(time_ms)]
         return sorted(out, key=lambda r: (r.time_ms, r.quantity))
+
+
+class Now:
+    """The reading being evaluated at a station, and what the measures of its rules share (the trend)."""
+
+    __slots__ = ("_trend", "_trend_done", "book", "reading", "settings", "value")
+
+    def __init__(self, book: Book, reading: Reading, settings: AlertSettings) -> None:
+        self.book, self.reading, self.settings = book, reading, settings
+        #: the level, when it may drive thresholds and trends (None: flagged range or rate, or rain)
+        self.value = reading.value if reading.quantity == "level" and usable(reading.flags) else None
+        self._trend: Trend | None = None
+        self._trend_done = 0  # the window of the trend computed, ms
+
+    def trend(self, window_ms: int) -> Trend | None:
+        """The level's trend over ``window_ms`` up to this reading (computed once)."""
+        if self.value is None:
+            return None
+        if self._trend_done != window_ms:
+            self._trend, self._trend_done = trend(self.book.levels, self.reading.time_ms, window_ms), window_ms
+        return self._trend
+
+
+#: a kind's measure of one reading: (the measure, or None when this reading says nothing; the rule in force)
+Measure = Callable[[Now, Rule], tuple[float | None, Rule]]
+
+
+def _level_measure(now: Now, rule: Rule) -> tuple[float | None, Rule]:
+    return now.value, rule.at(now.reading.time_ms)
+
+
+def _rate_measure(now: Now, rule: Rule) -> tuple[float | None, Rule]:
+    found = now.trend(rule.window_s * 1000)
+    return (None if found is None else found.slope), rule
+
+
+def _forecast_target(now: Now, rule: Rule) -> tuple[str, float] | None:
+    """The next threshold not yet reached: above the level and above the level alert in force.
+
+    Returns the forecast's level and the target (the level alert's ladder one rung up), or None
+    when there is nothing above to aim at.
+    """
+    assert now.value is not None  # noqa: S101 - called only with a usable level
+    stands = now.book.states.get(rule.beyond)
+    standing = _RANK.get(stands.level, 0) if stands is not None and stands.state in ("firing", "recovering") else 0
+    for level, target in rule.thresholds:
+        if target > now.value and _RANK[level] + 1 > standing:
+            return level, target
+    return None
+
+
+def _forecast_measure(now: Now, rule: Rule) -> tuple[float | None, Rule]:
+    """The projected level against the one target in force.
+
+    ``CLEAR`` when the trend does not rise (the forecast ends at once) or there is no target left;
+    the level itself, not projected, when the trend would raise it by less than the deadband within
+    the horizon (a crest wobbling on a threshold is not a forecast).
+    """
+    found = now.trend(rule.window_s * 1000)
+    if found is None or now.value is None:
+        return None, rule
+    target = _forecast_target(now, rule)
+    if target is None or found.slope <= 0:
+        return CLEAR, rule
+    in_force = replace(rule, thresholds=(target,))
+    rise = found.slope * rule.horizon_s / 3600
+    return now.value + (rise if rise >= rule.deadband else 0.0), in_force
+
+
+def _rain_measure(now: Now, rule: Rule) -> tuple[float | None, Rule]:
+    return rain_sum(now.book.rain, now.reading.time_ms, rule.window_s), rule
+
+
+def _suspect_measure(now: Now, rule: Rule) -> tuple[float | None, Rule]:
+    return (1.0 if now.reading.flags else 0.0), rule
+
+
+#: how each kind of rule is measured on a reading (``stale`` is measured by ``Engine.tick``)
+MEASURES: Final[dict[str, Measure]] = {
+    "level": _level_measure,
+    "flood_limit": _level_measure,
+    "rate": _rate_measure,
+    "forecast": _forecast_measure,
+    "rain": _rain_measure,
+    "suspect": _suspect_measure,
+}
+
+
+def rain_sum(rain: Series, time_ms: int, window_s: int) -> float:
+    """Rain in (t - window, t]: readings whose interval fits the window, pro rata at its start."""
+    start = time_ms - window_s * 1000
+    first, last = rain.after(start), rain.after(time_ms)  # ending in (start, time_ms]
+    uniform = rain.uniform_interval()
+    if uniform is not None and 0 < uniform <= window_s:
+        # every reading fits: those that began before the start count pro rata, the rest whole
+        # (one subtraction of running sums)
+        total, index = 0.0, first
+        while index < last and rain.times[index] - uniform * 1000 < start:
+            total += rain.values[index] * (rain.times[index] - start) / (uniform * 1000)
+            index += 1
+        return round(total + rain.total(index, last), 6)
+    total = 0.0
+    for index in range(first, last):
+        end, mm, interval = rain.times[index], rain.values[index], rain.intervals[index]
+        if interval > window_s or interval <= 0:
+            continue  # a daily total says nothing about 3 hours
+        begin = end - interval * 1000
+        overlap = min(end, time_ms) - max(begin, start)
+        if overlap > 0:
+            total += mm * overlap / (interval * 1000)
+    return round(total, 6)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One transition of one rule, with what explains it."""
+
+    rule: Rule  # the station's rule (all its thresholds)
+    before: RuleState
+    after: RuleState
+    transition: str
+    time_ms: int
+    now: Now | None  # the reading that caused it (None: the clock, for stale)
+
+
+#: what an explanation tells beyond the value, per kind: (change) -> facts
+Facts = Callable[[Change, AlertSettings], dict[str, Scalar]]
+
+
+def _level_facts(change: Change, _settings: AlertSettings) -> dict[str, Scalar]:
+    rule, before = change.rule, change.before
+    if change.transition == "level_changed" and _RANK.get(before.level, 0) > _RANK.get(change.after.level, 0):
+        in_force = rule.at(change.time_ms)
+        if before.level in dict(in_force.thresholds):
+            return {
+                "previous_threshold": in_force.threshold(before.level),
+                "previous_source": in_force.source(before.level),
+            }
+    return {}
+
+
+def _trend_facts(change: Change, _settings: AlertSettings) -> dict[str, Scalar]:
+    now = change.now
+    found = None if now is None else now.trend(change.rule.window_s * 1000)
+    facts: dict[str, Scalar] = {}
+    if now is not None and now.value is not None:
+        facts["current_m"] = now.value
+    if found is not None:
+        facts.update(slope_m_per_h=found.slope, readings=found.readings, span_s=found.span_ms // 1000)
+    return facts
+
+
+def _forecast_facts(change: Change, settings: AlertSettings) -> dict[str, Scalar]:
+    facts = _trend_facts(change, settings)
+    now, rule = change.now, change.rule
+    level = change.after.level if change.transition != "resolved" else change.before.level
+    if now is None or now.value is None or level not in dict(rule.thresholds):
+        return facts
+    target = rule.threshold(level)
+    slope = float(facts.get("slope_m_per_h", 0.0))
+    if change.transition == "resolved":
+        aimed = _forecast_target(now, rule)
+        if aimed is None or aimed[1] != target:
+            facts["cause"] = "reached"
+        elif slope <= 0:
+            facts["cause"] = "turned"
+        else:
+            facts["cause"] = "slowed"
+    elif slope > 0:
+        eta_s = int((target - now.value) / slope * 3600)
+        facts.update(eta_s=eta_s, eta_ms=change.time_ms + eta_s * 1000)
+    return facts
+
+
+def _stale_facts(change: Change, _settings: AlertSettings) -> dict[str, Scalar]:
+    return {"last_ms": change.now.book.last_ms if change.now else 0}
+
+
+def _suspect_facts(change: Change, settings: AlertSettings) -> dict[str, Scalar]:
+    now = change.now
+    if now is None:
+        return {}
+    reading, book = now.reading, now.book
+    if reading.quantity != "level":
+        return {"flag": "flag", "flags": reading.flags, "reading_m": f"{reading.value:.1f} mm"}
+    facts: dict[str, Scalar] = {"reading_m": reading.value}
+    flags = [f for f in ("rate", "range", "flat") if f in reading.flags.split(",")]
+    if change.transition == "resolved" or not flags:
+        return facts
+    facts["flag"], facts["flags"] = flags[0], reading.flags
+    station = book.station
+    levels = book.levels
+    index = levels.find(reading.time_ms)
+    if flags[0] == "rate" and station.max_rate_per_h:
+        previous = last_usable(levels, index)
+        if previous is not None:
+            t0, v0 = levels.times[previous], levels.values[previous]
+            facts.update(
+                previous_m=v0,
+                previous_ms=t0,
+                jump_m=abs(reading.value - v0),
+                speed_m_per_h=abs(reading.value - v0) / max((reading.time_ms - t0) / HOUR_MS, 1e-9),
+                max_rate_m_per_h=station.max_rate_per_h,
+            )
+    elif flags[0] == "range":
+        facts.update(low_m=station.plaus_min if station.plaus_min is not None else "-∞")
+        facts.update(high_m=station.plaus_max if station.plaus_max is not None else "∞")
+    elif flags[0] == "flat":
+        run = _flat(book, settings, index, reading.value, reading.time_ms)
+        if run is not None:
+            facts.update(
+                since_ms=run.since_ms,
+                readings=run.readings,
+                duration_s=run.duration_ms // 1000,
+                limit_s=run.limit_ms // 1000,
+                resolution_m=run.resolution,
+            )
+            if run.step_ms:
+                facts.update(lookback_s=run.lookback_ms // 1000, change_m=run.change, step_s=run.step_ms // 1000)
+    return facts
+
+
+FACTS: Final[dict[str, Facts]] = {
+    "level": _level_facts,
+    "flood_limit": _level_facts,
+    "rain": _level_facts,
+    "rate": _trend_facts,
+    "forecast": _forecast_facts,
+    "stale": _stale_facts,
+    "suspect": _suspect_facts,
+}
+
+
+def _flat(book: Book, settings: AlertSettings, index: int, value: float, time_ms: int) -> Flat | None:
+    return flat_run(
+        book.levels,
+        index,
+        value,
+        time_ms,
+        resolution=book.station.resolution_m,
+        min_ms=settings.flat_line_s * 1000,
+        max_ms=settings.flat_line_max_s * 1000,
+    )
+
+
+def keep_ms(rules: Iterable[Rule], settings: AlertSettings) -> int:
+    """How much history a station's rules need: ``history_h``, or the longest look back plus an hour."""
+    longest = max([r.window_s for r in rules] + [settings.flat_line_max_s + settings.flat_line_s], default=0)
+    return max(settings.history_h * HOUR_MS, longest * 1000 + HOUR_MS)
 
 
 class Engine:
@@ -150,6 +410,7 @@ class Engine:
         zone: str = "UTC",
     ) -> None:
         self.settings = settings
+        self.zone = ZoneInfo(zone)
         self.books: dict[str, Book] = {}
         for station in catalogue.values():
             found = rules_for(
@@ -161,10 +422,19 @@ class Engine:
             )
             rules = {r.name: r for r in found}
             self.books[station.id] = Book(
-                station, rules, dict.fromkeys(rules, RuleState()), dict.fromkeys(rules, RuleState())
+                station,
+                rules,
+                dict.fromkeys(rules, RuleState()),
+                dict.fromkeys(rules, RuleState()),
+                keep_ms(found, settings),
             )
         self.active: dict[str, Active] = {}
         self.arrival_ms = 0
+
+    @property
+    def history_ms(self) -> int:
+        """The longest history any station keeps (what ``restore`` reads back)."""
+        return max((b.keep_ms for b in self.books.values()), default=self.settings.history_h * HOUR_MS)
 
     # -- restart ----------------------------------------------------------------------------------
     def restore(
@@ -219,25 +489,22 @@ class Engine:
         flags = set(filter(None, reading.flags.split(",")))
         levels = book.levels
         index = levels.find(reading.time_ms)
-        if index and book.station.max_rate_per_h:
-            t0, v0 = levels.times[index - 1], levels.values[index - 1]
-            hours = (reading.time_ms - t0) / 3_600_000
-            if hours > 0 and abs(reading.value - v0) / hours > book.station.max_rate_per_h:
-                flags.add("rate")
-        span = self.settings.flat_line_s * 1000
-        if span and index:
-            earliest = levels.find(reading.time_ms - span)
-            window = levels.values[earliest:index]
-            if (
-                window
-                and levels.times[earliest] <= reading.time_ms - span
-                and window.count(reading.value) == len(window)
-            ):
+        if book.station.max_rate_per_h:
+            previous = last_usable(levels, index)
+            if previous is not None:
+                t0, v0 = levels.times[previous], levels.values[previous]
+                hours = (reading.time_ms - t0) / HOUR_MS
+                if hours > 0 and abs(reading.value - v0) / hours > book.station.max_rate_per_h:
+                    flags.add("rate")
+        if self.settings.flat_line_s and index:
+            run = _flat(book, self.settings, index, reading.value, reading.time_ms)
+            if run is not None and run.suspect:
                 flags.add("flat")
-        return replace(reading, flags=",".join(sorted(flags)))
+        joined = ",".join(sorted(flags))
+        return reading if joined == reading.flags else replace(reading, flags=joined)
 
     def _accept(self, book: Book, reading: Reading) -> Output:
-        horizon = max(book.last_ms, reading.time_ms) - self.settings.history_h * 3_600_000
+        horizon = max(book.last_ms, reading.time_ms) - book.keep_ms
         if reading.time_ms < horizon:
             return Output()  # older than the kept history: stored, not evaluated
         series = book.levels if reading.quantity == "level" else book.rain
@@ -269,93 +536,38 @@ class Engine:
         return out
 
     def _trim(self, book: Book) -> None:
-        cutoff = book.last_ms - self.settings.history_h * 3_600_000
+        cutoff = book.last_ms - book.keep_ms
         book.levels.drop_before(cutoff)
         book.rain.drop_before(cutoff)
         while book.log and book.log[0][0] < cutoff:
             _, rule, state, _ = book.log.pop(0)
             book.base[rule] = state
 
-    # -- measures ---------------------------------------------------------------------------------
-    def _measures(self, book: Book, reading: Reading) -> dict[str, float | None]:
-        flags = set(filter(None, reading.flags.split(",")))
-        measures: dict[str, float | None] = {"suspect": 1.0 if flags else 0.0}
-        if reading.quantity == "level":
-            usable = None if flags & UNUSABLE else reading.value
-            measures["level"] = measures["flood_limit"] = usable
-            slope = None if usable is None else self._slope(book, reading.time_ms)
-            measures["rate"] = slope
-            if slope is not None and usable is not None:
-                measures["forecast"] = usable + max(slope, 0.0) * self.settings.forecast_horizon_s / 3600
-        else:
-            for name, rule in book.rules.items():
-                if name.startswith("rain_"):
-                    measures[name] = self._rain_sum(book, reading.time_ms, rule.window_s)
-        return measures
-
-    def _slope(self, book: Book, time_ms: int) -> float | None:
-        """Rise in m/h over the rate window (None without a usable reading near its start)."""
-        window = self.settings.rate_window_s * 1000
-        start = time_ms - window
-        levels = book.levels
-        index = levels.find(start)
-        candidates = [levels[i] for i in (index - 1, index) if 0 <= i < len(levels)]
-        usable = [
-            (t, v)
-            for t, v, _, f in candidates
-            if t < time_ms and not set(f.split(",")) & UNUSABLE and abs(t - start) <= window / 2
-        ]
-        current = levels[levels.find(time_ms)]
-        if not usable:
-            return None
-        t0, v0 = min(usable, key=lambda tv: abs(tv[0] - start))
-        return (current[1] - v0) / ((time_ms - t0) / 3_600_000)
-
-    @staticmethod
-    def _rain_sum(book: Book, time_ms: int, window_s: int) -> float:
-        """Rain in (t - window, t]: readings whose interval fits the window, pro rata at its start."""
-        start = time_ms - window_s * 1000
-        rain = book.rain
-        first, last = rain.after(start), rain.after(time_ms)  # ending in (start, time_ms]
-        uniform = rain.uniform_interval()
-        if uniform is not None and 0 < uniform <= window_s:
-            # every reading fits: those that began before the start count pro rata, the rest whole
-            # (one subtraction of running sums)
-            total, index = 0.0, first
-            while index < last and rain.times[index] - uniform * 1000 < start:
-                total += rain.values[index] * (rain.times[index] - start) / (uniform * 1000)
-                index += 1
-            return round(total + rain.total(index, last), 6)
-        total = 0.0
-        for index in range(first, last):
-            end, mm, interval = rain.times[index], rain.values[index], rain.intervals[index]
-            if interval > window_s or interval <= 0:
-                continue  # a daily total says nothing about 3 hours
-            begin = end - interval * 1000
-            overlap = min(end, time_ms) - max(begin, start)
-            if overlap > 0:
-                total += mm * overlap / (interval * 1000)
-        return round(total, 6)
-
     # -- transitions ------------------------------------------------------------------------------
     def _evaluate_at(self, book: Book, reading: Reading) -> Output:
         out = Output()
-        for name, measure in self._measures(book, reading).items():
-            rule = book.rules.get(name)
-            if rule is None:
+        now = Now(book, reading, self.settings)
+        for name, rule in book.rules.items():
+            quantity = QUANTITY[rule.kind]
+            if quantity not in (reading.quantity, "any"):
                 continue
-            rule = rule.at(reading.time_ms)
-            hold = self.settings.hold_s
-            pending = 0 if name == "suspect" else self.settings.pending_s
-            state, transition = step(book.states[name], measure, reading.time_ms, rule, pending_s=pending, hold_s=hold)
+            measure, in_force = MEASURES[rule.kind](now, rule)
+            pending = 0 if rule.kind == "suspect" else self.settings.pending_s
+            hold = self.settings.hold_s if rule.hold_s is None else rule.hold_s
+            before = book.states[name]
+            state, transition = step(before, measure, reading.time_ms, in_force, pending_s=pending, hold_s=hold)
             if transition is not None:
-                out.extend(self._transition(book, rule, book.states[name], (state, transition), reading.time_ms))
+                out.extend(self._transition(book, Change(rule, before, state, transition, reading.time_ms, now)))
         return out
 
-    def _transition(
-        self, book: Book, rule: Rule, before: RuleState, change: tuple[RuleState, str], time_ms: int
-    ) -> Output:
-        state, transition = change
+    def _transition(self, book: Book, change: Change) -> Output:
+        rule, before, state, transition, time_ms = (
+            change.rule,
+            change.before,
+            change.after,
+            change.transition,
+            change.time_ms,
+        )
         station = book.station.id
         book.states[rule.name] = state
         if rule.name != "stale":
@@ -363,7 +575,8 @@ class Engine:
         fired = state.fired_ms if state.fired_ms is not None else before.fired_ms
         ident = alert_id(station, rule.name, fired) if fired is not None else ""
         level = state.level or before.level
-        threshold = rule.threshold(level) if level else None
+        in_force = rule.at(time_ms)
+        threshold = _threshold(in_force, level) if level else None
         out = Output(stations={station})
         out.lines.append(
             line(
@@ -386,6 +599,7 @@ class Engine:
         )
         if transition in EVENTS:
             muted = self._muted(book, rule.name, level)
+            explanation = self._explain(book, change, in_force, level, threshold)
             event = Event(
                 station,
                 rule.name,
@@ -395,10 +609,11 @@ class Engine:
                 time_ms,
                 state.value,
                 threshold,
-                _reason(rule, transition, level, state.value, threshold),
+                render(explanation, "en", self.zone),
                 muted,
                 self.arrival_ms,
                 rose=transition == "level_changed" and _RANK.get(level, 0) > _RANK.get(before.level, 0),
+                explanation=explanation,
             )
             out.lines.append(_event_line(event))
             out.events.append(event)
@@ -409,6 +624,41 @@ class Engine:
             else:
                 self.active[ident].event = event
         return out
+
+    def _explain(self, book: Book, change: Change, in_force: Rule, level: str, threshold: float | None) -> Explanation:
+        rule, station, settings = change.rule, book.station, self.settings
+        params: dict[str, Scalar] = {
+            "deadband": rule.deadband,
+            "hold_s": settings.hold_s if rule.hold_s is None else rule.hold_s,
+            "pending_s": 0 if rule.kind == "suspect" else settings.pending_s,
+        }
+        if rule.window_s:
+            params["window_s"] = rule.window_s
+        if rule.horizon_s:
+            params["horizon_s"] = rule.horizon_s
+        source = in_force.source(level) if level in dict(in_force.thresholds) else rule.source(level)
+        if source == "blue_margin":
+            params["margin"] = settings.blue_margin_m
+        if in_force.season:
+            params["season"] = in_force.season
+        if rule.kind == "stale":
+            params["interval_s"] = station.interval_s
+        return Explanation(
+            rule=rule.name,
+            kind=rule.kind,
+            event=change.transition,
+            level=level,
+            time_ms=change.time_ms,
+            value=change.after.value,
+            threshold=threshold,
+            unit=rule.unit,
+            display_unit=station.level_unit if rule.unit in ("m", "m/h") else "",
+            source=source,
+            note=rule.note,
+            previous=change.before.level if change.transition == "level_changed" else "",
+            params=params,
+            facts=FACTS[rule.kind](change, settings),
+        )
 
     def _muted(self, book: Book, rule: str, level: str) -> bool:
         for inhibition in INHIBITIONS:
@@ -445,7 +695,7 @@ class Engine:
                 "since": state.since_ms,
                 "fired": state.fired_ms,
                 "value": state.value,
-                "threshold": book.rules[name].threshold(state.level) if state.level else None,
+                "threshold": _threshold(book.rules[name], state.level) if state.level else None,
             }
             for name, state in book.states.items()
             if state.state != "ok"
@@ -455,8 +705,8 @@ class Engine:
         return {"station": station, "time": book.last_ms, "level": level, "alerts": alerts}
 
     # -- the clock --------------------------------------------------------------------------------
-    def tick(self, now_ms: int) -> Output:
-        """Stale stations at wall time ``now_ms``.
+    def tick(self, now_ms: int, stations: Iterable[str] | None = None) -> Output:
+        """Stale stations at wall time ``now_ms`` (``stations``: only those; a backtest ticks in event time).
 
         A station is stale when its newest reading (device time) is older than max(3 x interval,
         15 min): raised at the tick that notices, resolved at the tick after current data arrived.
@@ -464,8 +714,9 @@ class Engine:
         Stale is about the present, so it lives in wall time and late readings do not rewind it.
         """
         out = Output()
-        max_age = self.settings.stale_max_age_h * 3_600_000
-        for book in self.books.values():
+        max_age = self.settings.stale_max_age_h * HOUR_MS
+        books = self.books.values() if stations is None else [self.books[s] for s in stations]
+        for book in books:
             rule = book.rules["stale"]
             age = now_ms - book.last_ms
             state = book.states["stale"]
@@ -473,7 +724,8 @@ class Engine:
                 continue
             new, transition = step(state, age / 1000, now_ms, rule, pending_s=0, hold_s=0)
             if transition is not None:
-                out.extend(self._transition(book, rule, state, (new, transition), now_ms))
+                now = Now(book, Reading(book.station.id, "level", book.last_ms, 0.0), self.settings)
+                out.extend(self._transition(book, Change(rule, state, new, transition, now_ms, now)))
         return out
 
     def escalations(self, now_ms: int) -> list[Event]:
@@ -488,14 +740,17 @@ class Engine:
                 continue
             if now_ms - raised.arrival_ms >= after:
                 active.escalated = True
-                due.append(
-                    replace(
-                        raised,
-                        event="escalated",
-                        time_ms=now_ms,
-                        reason=f"not acknowledged within {self.settings.escalate_after_s // 60} min",
-                    )
+                explanation = (
+                    None
+                    if raised.explanation is None
+                    else raised.explanation.escalated(self.settings.escalate_after_s, now_ms)
                 )
+                reason = (
+                    render(explanation, "en", self.zone)
+                    if explanation is not None
+                    else f"not acknowledged within {self.settings.escalate_after_s // 60} min"
+                )
+                due.append(replace(raised, event="escalated", time_ms=now_ms, reason=reason, explanation=explanation))
         return due
 
     def acknowledged(self, ids: Iterable[str]) -> None:
@@ -503,6 +758,11 @@ class Engine:
         for ident in ids:
             if ident in self.active:
                 self.active[ident].acknowledged = True
+
+
+def _threshold(rule: Rule, level: str) -> float | None:
+    """The threshold of ``level`` in ``rule`` (None when the rule in force has none at that level)."""
+    return dict(rule.thresholds).get(level)
 
 
 def escalation_line(event: Event) -> str:
@@ -522,27 +782,10 @@ def _event_line(event: Event) -> str:
             "value": event.value,
             "threshold": event.threshold,
             "reason": event.reason,
+            "explain": event.explanation.to_json() if event.explanation is not None else None,
             "muted": event.muted,
             "arrival_ms": event.arrival_ms,
             "superseded": False,
         },
         event.time_ms,
     )
-
-
-def _reason(rule: Rule, transition: str, level: str, value: float | None, threshold: float | None) -> str:
-    """Why, in one English line (messages in other languages are built from the event's fields)."""
-    what = {
-        "level": "water level",
-        "flood_limit": "reservoir level",
-        "rate": "rate of rise",
-        "forecast": "level forecast",
-        "stale": "no reading for",
-        "suspect": "suspect reading",
-    }.get(rule.name, f"rain in {rule.window_s // 3600} h")
-    shown = "" if value is None else f"{value:.2f} {rule.unit}".strip()
-    if transition == "resolved":
-        return f"{what} back below {level} threshold ({shown})"
-    if rule.name == "forecast":
-        return f"trend reaches the warning stage {threshold} m within {rule.window_s // 60} min ({shown} projected)"
-    return f"{what} {shown} ≥ {level} threshold {threshold} {rule.unit}".strip()

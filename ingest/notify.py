@@ -3,7 +3,9 @@
 Duty channels get raised, level_changed and resolved events; escalation channels get escalations
 and rises in level (duty channels get those too when no escalation channel exists). Muted events
 and events older than ``alerts.notify_max_age_h`` (replays, backfill) are recorded, not sent.
-Messages come from ``config/i18n/notify_<lang>.json``. Each delivery's outcome is written to the
+Messages come from ``config/i18n/notify_<lang>.json``; the reason in them is the event's explanation
+rendered by ``store.explain.render`` (the same sentence as on the desk, in the API and in ``floodwatch
+alerts list``), and the JSON payload carries the explanation itself. Each delivery's outcome is written to the
 ``notification`` measurement (tags ``channel``, ``outcome``, ``alert_id``, ``event``, ``level``;
 fields ``attempts``, ``detail``), and a delivery already recorded is not repeated.
 """
@@ -30,6 +32,8 @@ from config.catalogue import Catalogue
 from config.settings import Channel, Settings
 from ingest.engine import Event
 from store.alerts import line, rule_unit
+from store.explain import Explanation
+from store.explain import render as explain
 from store.influx import InfluxClient, InfluxError
 
 log = logging.getLogger(__name__)
@@ -70,7 +74,7 @@ def render(event: Event, catalogue: Catalogue, language: str, zone: ZoneInfo) ->
         "threshold": "" if event.threshold is None else f"{event.threshold:g}",
         "unit": unit,
         "time": datetime.fromtimestamp(event.time_ms / 1000, UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
-        "reason": event.reason,
+        "reason": explain(event.explanation, language, zone) if event.explanation else event.reason,
     }
     subject = words[f"subject.{event.event}"].format(**fields)
     body = words[f"body.{event.event}"].format(**fields)
@@ -85,7 +89,8 @@ def render(event: Event, catalogue: Catalogue, language: str, zone: ZoneInfo) ->
         "threshold": event.threshold,
         "unit": unit,
         "time": event.time_ms,
-        "reason": event.reason,
+        "reason": fields["reason"],
+        "explanation": event.explanation.as_dict() if event.explanation else None,
         "subject": subject,
         "message": body,
         "language": language,
@@ -132,6 +137,7 @@ def _event(row: dict[str, Any]) -> Event:
         row.get("reason") or "",
         bool(row.get("muted")),
         int(row.get("arrival_ms") or 0),
+        explanation=Explanation.from_json(row.get("explain")),
     )
 
 

@@ -190,7 +190,7 @@ class Ingester:
                 delay = min(delay * 2, self.settings.ingest.retry_max_s)
                 continue
             try:
-                loaded = restore(self.engine, self.sink.client, self.settings.alerts)
+                loaded = restore(self.engine, self.sink.client)
             except InfluxError as exc:
                 if fail_fast:
                     raise StartupError(f"cannot restore the alert state from InfluxDB: {exc}") from exc

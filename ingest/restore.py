@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from config.contract import Reading
-from config.settings import AlertSettings
 from config.units import Quantity
 from ingest.engine import Active, Engine, Event, Restored
 from ingest.statemachine import RuleState
@@ -30,17 +29,18 @@ def _restored(row: dict[str, Any]) -> Restored:
     return Restored(row["station"], row["rule"], int(row["time"]), state, row.get("transition") or "")
 
 
-def restore(engine: Engine, client: InfluxClient, settings: AlertSettings) -> int:
+def restore(engine: Engine, client: InfluxClient) -> int:
     """Load the kept history, the state machine and the active alerts into ``engine``.
 
     The window ends at the newest stored reading (event time, so a replayed past event restores
-    too) and spans ``alerts.history_h``. Returns the number of readings loaded.
+    too) and spans the engine's history (``alerts.history_h``, or the longest window a rule needs).
+    Returns the number of readings loaded.
     """
     last = client.query("SELECT last(value) FROM level, rain")
     if not last:
         return 0
     newest = max(int(s.values[0][0]) for s in last)
-    start = newest - settings.history_h * 3_600_000
+    start = newest - engine.history_ms
     history: list[Reading] = []
     for measurement, fields in (("level", "value, flags"), ("rain", "value, flags, interval_s")):
         for row in client.rows(f"SELECT {fields} FROM {measurement} WHERE time >= {start}ms GROUP BY station"):
@@ -79,6 +79,7 @@ def restore(engine: Engine, client: InfluxClient, settings: AlertSettings) -> in
             alert.reason,
             alert.muted,
             alert.arrival_ms,
+            explanation=alert.explanation,
         )
         active.append(Active(event, acknowledged=alert.acknowledged_ms is not None, escalated=alert.id in escalated))
     engine.restore(history, base, log, active)

@@ -4,11 +4,18 @@ ok → pending (the condition must hold ``pending_s``) → firing, whose level r
 only after the measure has stayed below the lower level's threshold minus the deadband for
 ``hold_s`` (recovering) → resolved (ok). Pending never notifies. Times are event times (the
 readings' device timestamps), passed in: the clock is an argument (STYLE.md 12, 13).
+
+A measure of ``CLEAR`` says the condition is gone altogether (a forecast whose trend has turned):
+it ends an alert at once, without deadband or hold, and cancels a pending one. ``steady`` gives the
+measures for which a step changes nothing, so that a run of readings may be passed over (the engine's
+batch path) without stepping through each one.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
+from typing import Final
 
 from ingest.rules import LEVELS, Rule
 
@@ -39,6 +46,8 @@ class RuleState:
 
 #: transitions that are alert events for people; the others only move the state
 EVENTS = ("raised", "level_changed", "resolved")
+#: a measure that ends an alert at once (the condition is gone, not merely below its threshold)
+CLEAR: Final = -math.inf
 
 
 def _rank(level: str | None) -> int:
@@ -56,6 +65,12 @@ def step(
     A ``None`` measure (no usable reading) changes nothing.
     """
     if measure is None:
+        return state, None
+    if measure == CLEAR:
+        if state.state == "pending":
+            return RuleState(time_ms=time_ms), "cancelled"
+        if state.state in ("firing", "recovering"):
+            return RuleState(time_ms=time_ms), "resolved"
         return state, None
     if state.state in ("ok", "pending"):
         return _quiet(state, measure, time_ms, rule, pending_s)
@@ -101,3 +116,24 @@ def _active(state: RuleState, measure: float, time_ms: int, rule: Rule, hold_s: 
     if below != state.below:
         return changed, "holding"  # a lower level's hold timer started or stopped: stored, not an event
     return state, None
+
+
+def steady(state: RuleState, rule: Rule) -> tuple[float, float] | None:
+    """The measures ``[low, high)`` at which ``step`` leaves ``state`` as it is, at any time.
+
+    None when time alone may move it (pending, or recovering with hold timers running). ``CLEAR`` is
+    never steady for an active alert.
+    """
+    thresholds = [value for _, value in rule.thresholds]
+    if not thresholds:
+        return (-math.inf, math.inf) if state.state == "ok" else None
+    if state.state == "ok":
+        return (CLEAR, thresholds[0])
+    if state.state != "firing" or state.below:
+        return None
+    ranks = [_rank(level) for level, _ in rule.thresholds]
+    if _rank(state.level) not in ranks:
+        return None
+    index = ranks.index(_rank(state.level))
+    high = thresholds[index + 1] if index + 1 < len(thresholds) else math.inf
+    return (thresholds[index] - rule.deadband, high)

@@ -11,8 +11,10 @@ writes the same points again (idempotent):
   current state; the engine rebuilds itself from it after a restart.
 - ``alert_event``: what the data made happen: ``raised``, ``level_changed``, ``resolved``, at the
   event time of the reading that caused it. Tags ``station``, ``rule``, ``event``; fields
-  ``alert_id``, ``level``, ``value``, ``threshold``, ``reason``, ``muted`` (inhibited: recorded, not
-  notified), ``arrival_ms``.
+  ``alert_id``, ``level``, ``value``, ``threshold``, ``reason`` (the explanation in English, as it read
+  when the event happened), ``explain`` (the explanation itself, JSON: ``store.explain.Explanation``;
+  every reader renders it in its own language), ``muted`` (inhibited: recorded, not notified),
+  ``arrival_ms``.
 - ``alert_action``: what happened in wall time: ``acknowledged`` (by a person, with a note),
   ``noted`` (a person's note on an alert, without acknowledging it: the ingester only reads
   ``acknowledged``, so a note never stops an escalation) and ``escalated`` (by floodwatch, when nobody
@@ -33,8 +35,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from config.contract import STATION_ID
+from config.i18n import LANGUAGES
+from store.explain import Explanation, render
 from store.influx import InfluxClient, quote_literal
 
 COLOURS: Final = ("blue", "yellow", "orange", "red")
@@ -117,9 +122,17 @@ class Alert:
     note: str = ""
     escalated_ms: int | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
+    #: why it fired (or, after a level change, why it stands at its level now); None for old events
+    explanation: Explanation | None = None
+
+    def reasons(self, zone: ZoneInfo) -> dict[str, str]:
+        """Why, in each language, times in ``zone`` (the sentence of the desk, the notifications, the API)."""
+        if self.explanation is None:
+            return dict.fromkeys(LANGUAGES, self.reason)
+        return {language: render(self.explanation, language, zone) for language in LANGUAGES}
 
     def as_json(self) -> dict[str, Any]:
-        """The CLI's and the API's JSON form."""
+        """The CLI's JSON form."""
         return {
             "id": self.id,
             "station": self.station,
@@ -135,6 +148,7 @@ class Alert:
             "value": self.value,
             "threshold": self.threshold,
             "reason": self.reason,
+            "explanation": self.explanation.as_dict() if self.explanation else None,
             "muted": self.muted,
         }
 
@@ -176,6 +190,7 @@ def list_alerts(
                 row.get("threshold"),
                 row.get("reason") or "",
                 bool(row.get("muted")),
+                explanation=Explanation.from_json(row.get("explain")),
             )
         alert = alerts.get(ident)
         if alert is None:
@@ -192,6 +207,7 @@ def list_alerts(
         if row["event"] == "level_changed":
             alert.level, alert.value, alert.threshold = row["level"], row.get("value"), row.get("threshold")
             alert.reason = row.get("reason") or alert.reason
+            alert.explanation = Explanation.from_json(row.get("explain")) or alert.explanation
         elif row["event"] == "resolved":
             alert.state, alert.resolved_ms = "resolved", int(row["time"])
     for row in sorted(actions, key=lambda r: r["time"]):

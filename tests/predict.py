@@ -8,11 +8,14 @@ LEVELS = ("blue", "yellow", "orange", "red")
 
 
 def ladder(station: Station, margin: float = 0.5) -> list[tuple[str, float]]:
+    blue = station.blue_m
+    if blue is None and station.warning_m is not None:
+        blue = station.warning_m - margin
     values = {
-        "blue": station.warning_m - margin if station.warning_m is not None else None,
+        "blue": blue,
         "yellow": station.warning_m,
         "orange": station.guaranteed_m,
-        "red": station.historical_max_m,
+        "red": station.red_m if station.red_m is not None else station.historical_max_m,
     }
     out: list[tuple[str, float]] = []
     for level in LEVELS:

@@ -242,16 +242,16 @@ def test_jump_faster_than_the_station_allows_is_flagged_rate() -> None:
 
 
 def test_forecast_warns_blue_before_the_warning_stage_is_reached() -> None:
-    """Rising 0.72 m/h from 0.2 m: at 1.28 m the 1-hour trend reaches the 2.0 m warning stage: forecast blue."""
+    """Rising 0.792 m/h from 0.2 m: at 1.256 m the 1-hour trend reaches the 2.0 m warning stage: forecast blue."""
     eng = engine(forecast_horizon_s=3600, blue_margin_m=0.0, rate_m_per_h=50.0)
-    events = feed(eng, [level(5 * i, round(0.2 + 0.06 * i, 3)) for i in range(25)])
+    events = feed(eng, [level(5 * i, round(0.2 + 0.066 * i, 3)) for i in range(25)])
     forecast = [e for e in events if e.rule == "forecast"]
     assert forecast
     assert forecast[0].event == "raised"
     assert forecast[0].level == "blue"
     assert forecast[0].value is not None
     assert forecast[0].value >= 2.0
-    assert (forecast[0].time_ms - T0) // MIN == 5 * 18
+    assert (forecast[0].time_ms - T0) // MIN == 5 * 16
     assert not [e for e in events if e.rule == "level"]  # the level itself never got there
 
 

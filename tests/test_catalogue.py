@@ -17,7 +17,7 @@ from floodwatch.errors import UserError
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUES = ROOT / "config" / "catalogues"
 HEADER = ",".join(COLUMNS)
-GOOD = "S1,,Alpha,river,,45.0,1.0,,,,,,300,,2.0,3.0,,,,,,,,,"
+GOOD = "S1,,Alpha,river,,45.0,1.0,,,,,,300,,2.0,3.0,,,,,,,,,,,"
 
 
 def write(tmp_path: Path, text: str) -> Path:

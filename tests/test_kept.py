@@ -6,11 +6,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from config.catalogue import Station
-from config.settings import AlertSettings
-from ingest.engine import Book, Engine
+from ingest.engine import rain_sum
 from ingest.kept import Series
-from ingest.rules import rules_for
 
 
 def test_readings_are_kept_by_time_and_a_reading_at_a_kept_time_replaces_it() -> None:
@@ -85,11 +82,10 @@ def test_rain_window_sums_equal_the_walk_over_the_window(
     readings: list[tuple[int, float, int]], now_ms: int, window_s: int, forget_before_ms: int
 ) -> None:
     """Uniform or mixed intervals, any window and time, after forgetting the oldest: the same total as the walk."""
-    station = Station(id="R1", name_en="R1", kind="rain")
-    book = Book(station, {r.name: r for r in rules_for(station, AlertSettings(), None)}, {}, {})
+    rain = Series()
     for end, mm, interval in readings:
-        book.rain.put((end, mm, interval, ""))
-    book.rain.drop_before(forget_before_ms)
+        rain.put((end, mm, interval, ""))
+    rain.drop_before(forget_before_ms)
     kept = [r for r in readings if r[0] >= forget_before_ms]
-    got = Engine._rain_sum(book, now_ms, window_s)
+    got = rain_sum(rain, now_ms, window_s)
     assert abs(got - reference_rain_sum(kept, now_ms, window_s)) <= 2e-6

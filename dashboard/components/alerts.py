@@ -17,6 +17,7 @@ from config.i18n import t
 from dashboard import desk, ids, status
 from dashboard.components.common import badge, rule_name, station_link, table
 from store.alerts import Alert
+from store.explain import render as explain
 
 #: the most rows the alerts table draws (the count says when there are more)
 MAX_ROWS = 300
@@ -40,7 +41,17 @@ def state_text(alert: Alert, language: str) -> str:
 
 
 def reason(alert: Alert, zone: ZoneInfo, language: str) -> str:
-    """Why the alert fired: the rule in words, value, threshold and when it crossed (local time with zone)."""
+    """Why the alert fired, and when (local time with the zone).
+
+    The explanation is ``store.explain.render``'s: the same sentence as notifications, the API and
+    ``floodwatch alerts list``.
+
+    Alerts stored before explanations existed get the rule in words, value, threshold and time.
+    """
+    if alert.explanation is not None:
+        return t(language, "desk.reason.explained").format(
+            text=explain(alert.explanation, language, zone), time=when(alert.raised_ms, zone)
+        )
     rule = rule_name(alert.rule, language)
     if alert.rule == "suspect" or alert.value is None or alert.threshold is None:
         return t(language, "desk.reason.plain").format(rule=rule, time=when(alert.raised_ms, zone))
